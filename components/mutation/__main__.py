@@ -1,0 +1,5 @@
+import sys
+
+from components.mutation.cli import main
+
+sys.exit(main())
