@@ -1,0 +1,188 @@
+"""The fitted end-to-end predictor: variant strings -> mutation -> signatures -> standardise -> model.
+
+:func:`variant_signatures` computes the ENCoM Entropic Signatures of variants of a WT structure (in
+memory: :func:`components.mutation.mutate_many` then :func:`components.encom.compute_signatures`); it
+is what the flow maps over chunks. :class:`DynaSigPipeline` bundles a :class:`FittedModel` with the WT
+structure and the ENCoM parameter set, so a registered model needs nothing but variant strings (plus
+the extra feature columns, e.g. ``mcfold_energy``, when the model uses them).
+
+Saved layout (:meth:`DynaSigPipeline.save`): ``pipeline.json`` (metadata, scaler), ``estimator.joblib``
+(the scikit-learn estimator) and ``wt.pdb``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from components.common.errors import InputError
+from components.dynasig_ml.data import SignatureSet
+from components.dynasig_ml.fit import FittedModel
+from components.dynasig_ml.variants import canonical_variant
+
+__all__ = ["variant_signatures", "DynaSigPipeline", "signature_labels"]
+
+FORMAT_VERSION = 1
+
+
+def signature_labels(labels: Sequence[str]) -> list[str]:
+    """DynaSig-ML labels (``S|12|A|12``): drop the residue-name prefix of NRGTEN labels (``U.S|12|A|12``)."""
+    return [lab.split(".", 1)[1] if "." in lab.split("|")[0] else lab for lab in labels]
+
+
+def variant_signatures(
+    wt: Any,
+    variants: Sequence[str],
+    betas: Sequence[float],
+    *,
+    params: str = "nrgten-1.2.9",
+) -> SignatureSet:
+    """Entropic Signatures of ``variants`` of the WT structure ``wt`` (path or AtomArray).
+
+    Raises
+    ------
+    InputError
+        On a variant that does not fit the structure (all bad rows listed by the mutation component)
+        or variants whose bead labels differ from the first one.
+    """
+    from biotite.structure import AtomArray
+
+    from components.encom import compute_signatures, read_structure
+    from components.mutation import mutate_many
+
+    atoms = wt if isinstance(wt, AtomArray) else read_structure(wt)
+    keys = [canonical_variant(v) for v in variants]
+    values = np.empty((len(betas), len(keys), 0))
+    labels: list[str] | None = None
+    blocks = []
+    texts = ["" if k == "WT" else k for k in keys]
+    for _name, mutant in mutate_many(atoms, texts):
+        res = compute_signatures(mutant, betas=list(betas), params=params)
+        labs = signature_labels(res.labels)
+        if labels is None:
+            labels = labs
+        elif labs != labels:
+            raise InputError(f"variant {_name!r} has different ENCoM beads than the others")
+        blocks.append(np.asarray(res.entropic, dtype=np.float64))
+    if labels is None:
+        raise InputError("no variants to compute")
+    values = np.stack(blocks, axis=1)
+    return SignatureSet(keys, np.asarray(betas, dtype=float), labels, values)
+
+
+@dataclass
+class DynaSigPipeline:
+    """A :class:`FittedModel` plus what it needs to go from variant strings to predictions."""
+
+    fitted: FittedModel
+    wt_pdb: Path
+    params: str = "nrgten-1.2.9"
+    metrics: dict[str, float] | None = None
+
+    @property
+    def needs_signatures(self) -> bool:
+        return self.fitted.predictors in ("signatures", "both")
+
+    @property
+    def input_columns(self) -> list[str]:
+        return ["variant", *self.fitted.feature_names]
+
+    def predict_frame(self, df: pd.DataFrame, *, signatures: SignatureSet | None = None) -> np.ndarray:
+        """Predict for a table with a ``variant`` column (+ the model's feature columns).
+
+        ``signatures`` may hold precomputed signatures of these variants (at the model's β).
+        """
+        if "variant" not in df.columns:
+            raise InputError(f"input needs a 'variant' column; columns are {', '.join(map(str, df.columns))}")
+        missing = [c for c in self.fitted.feature_names if c not in df.columns]
+        if missing:
+            raise InputError(f"this model also needs column(s) {', '.join(missing)}")
+        keys = [
+            canonical_variant(v if isinstance(v, str) else "WT", record=f"row {i + 1}")
+            for i, v in enumerate(df["variant"])
+        ]
+        feats = None
+        if self.fitted.feature_names:
+            feats = df[self.fitted.feature_names].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+            bad = ~np.isfinite(feats).all(axis=1)
+            if bad.any():
+                raise InputError(
+                    f"row {int(np.flatnonzero(bad)[0]) + 1}: non-numeric or missing feature value"
+                )
+        sig = None
+        if self.needs_signatures:
+            assert self.fitted.beta is not None
+            if signatures is None or not all(k in signatures for k in keys):
+                unique = list(dict.fromkeys(keys))
+                signatures = variant_signatures(self.wt_pdb, unique, [self.fitted.beta], params=self.params)
+            sig = signatures.matrix(self.fitted.beta, keys)
+            if signatures.labels != self.fitted.signature_labels:
+                raise InputError("signature bead labels differ from the model's (another WT structure?)")
+        return self.fitted.predict(feats, sig)
+
+    def predict_variants(
+        self, variants: Sequence[str], features: dict[str, Sequence[float]] | None = None
+    ) -> np.ndarray:
+        df = pd.DataFrame({"variant": list(variants), **(features or {})})
+        return self.predict_frame(df)
+
+    # ---------------------------------------------------------------------------------------- I/O
+    def save(self, folder: str | Path) -> Path:
+        """Write the pipeline into ``folder`` (created; must not hold another pipeline)."""
+        import joblib
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.wt_pdb, folder / "wt.pdb")
+        joblib.dump(self.fitted.estimator, folder / "estimator.joblib")
+        f = self.fitted
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "model": f.model,
+            "predictors": f.predictors,
+            "beta": f.beta,
+            "alpha": f.alpha,
+            "feature_names": f.feature_names,
+            "signature_labels": f.signature_labels,
+            "mean": f.mean.tolist(),
+            "scale": f.scale.tolist(),
+            "target": f.target,
+            "params": self.params,
+            "metrics": self.metrics or {},
+        }
+        (folder / "pipeline.json").write_text(json.dumps(meta, indent=1))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> DynaSigPipeline:
+        import joblib
+
+        folder = Path(folder)
+        meta_path = folder / "pipeline.json"
+        if not meta_path.exists():
+            raise InputError("not a DynaSig pipeline folder (no pipeline.json)", file=folder)
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise InputError(f"unsupported pipeline format {meta.get('format_version')!r}", file=meta_path)
+        fitted = FittedModel(
+            model=meta["model"],
+            predictors=meta["predictors"],
+            beta=meta["beta"],
+            alpha=meta["alpha"],
+            feature_names=list(meta["feature_names"]),
+            signature_labels=list(meta["signature_labels"]),
+            mean=np.asarray(meta["mean"], dtype=float),
+            scale=np.asarray(meta["scale"], dtype=float),
+            estimator=joblib.load(folder / "estimator.joblib"),
+            target=meta["target"],
+        )
+        return cls(
+            fitted=fitted, wt_pdb=folder / "wt.pdb", params=meta["params"], metrics=meta.get("metrics")
+        )

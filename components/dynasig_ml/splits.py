@@ -1,0 +1,159 @@
+"""Train/test splits and validation folds inside the training set.
+
+Split specifications (strings, as on the command line):
+
+* ``random:0.2``: a seeded random 20 % test set;
+* ``n_mut:3``: train on variants with ≤ 3 mutations, test on those with more (DynaSig-ML's "inverted" idea);
+* ``column:NAME``: a table column holding ``train``/``test`` (or booleans / 0-1 where true means test);
+  other values leave the row out;
+* ``ids:FILE.json``: a JSON list of test ids (train = every other variant) or an object
+  ``{"train": [...], "test": [...]}``; ids in any spelling (``mir125a_A12C.pdb`` = ``A12C``).
+
+Validation (``split:0.2`` or ``cv:5``) only ever partitions the training indices: selection of α, β or
+the model never sees the test set.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from components.common.errors import InputError
+from components.dynasig_ml.data import Dataset
+from components.dynasig_ml.variants import canonical_variant, n_mutations
+
+__all__ = ["Split", "make_split", "validation_folds", "parse_validation"]
+
+_TRUE = {"test", "true", "1", "yes", "t", "y"}
+_FALSE = {"train", "false", "0", "no", "f", "n"}
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row indices into a :class:`Dataset`; ``spec`` is how it was made."""
+
+    train: np.ndarray
+    test: np.ndarray
+    spec: str
+
+    def describe(self) -> dict[str, object]:
+        return {"split": self.spec, "n_train": int(self.train.size), "n_test": int(self.test.size)}
+
+
+def _load_ids(path: Path) -> tuple[list[str] | None, list[str]]:
+    if not path.exists():
+        raise InputError("split id file does not exist", file=path)
+    try:
+        obj = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg} (line {exc.lineno})", file=path) from exc
+    if isinstance(obj, list):
+        train, test = None, obj
+    elif isinstance(obj, dict) and "test" in obj:
+        train, test = obj.get("train"), obj["test"]
+    else:
+        raise InputError('expected a JSON list of test ids or {"train": [...], "test": [...]}', file=path)
+    for name, lst in (("test", test), ("train", train)):
+        if lst is not None and not (isinstance(lst, list) and all(isinstance(x, str) for x in lst)):
+            raise InputError(f"{name} ids must be a list of strings", file=path)
+    canon = [canonical_variant(x, record=f"id {x!r}") for x in test]
+    return (None if train is None else [canonical_variant(x, record=f"id {x!r}") for x in train]), canon
+
+
+def make_split(spec: str, data: Dataset, *, seed: int = 0) -> Split:
+    """Split ``data`` according to ``spec`` (see module doc).
+
+    Raises
+    ------
+    InputError
+        Malformed spec, unknown column, or a split that leaves the training or the test set empty.
+    """
+    kind, _, arg = spec.partition(":")
+    n = len(data)
+    all_idx = np.arange(n)
+    if kind == "random":
+        try:
+            frac = float(arg or 0.2)
+        except ValueError:
+            raise InputError(f"bad split {spec!r}: expected random:FRACTION, e.g. random:0.2") from None
+        if not 0 < frac < 1:
+            raise InputError(f"bad split {spec!r}: the test fraction must be in (0, 1)")
+        perm = np.random.default_rng(seed).permutation(n)
+        n_test = int(round(frac * n))
+        test, train = np.sort(perm[:n_test]), np.sort(perm[n_test:])
+    elif kind == "n_mut":
+        try:
+            cut = int(arg)
+        except ValueError:
+            raise InputError(
+                f"bad split {spec!r}: expected n_mut:MAX_TRAIN_MUTATIONS, e.g. n_mut:3"
+            ) from None
+        counts = np.array([n_mutations(k) for k in data.ids])
+        train, test = all_idx[counts <= cut], all_idx[counts > cut]
+    elif kind == "column":
+        if arg not in data.table.columns:
+            raise InputError(
+                f"split column {arg!r} does not exist; columns are {', '.join(map(str, data.table.columns))}"
+            )
+        vals = data.table[arg].astype(str).str.strip().str.lower().to_numpy()
+        test = all_idx[np.isin(vals, list(_TRUE))]
+        train = all_idx[np.isin(vals, list(_FALSE))]
+    elif kind == "ids":
+        train_ids, test_ids = _load_ids(Path(arg))
+        test_set = set(test_ids)
+        is_test = np.array([k in test_set for k in data.ids])
+        test = all_idx[is_test]
+        if train_ids is None:
+            train = all_idx[~is_test]
+        else:
+            train_set = set(train_ids)
+            if train_set & test_set:
+                raise InputError(f"{len(train_set & test_set)} id(s) are in both train and test", file=arg)
+            train = all_idx[np.array([k in train_set for k in data.ids])]
+    else:
+        raise InputError(f"unknown split {spec!r}: use random:0.2, n_mut:3, column:NAME or ids:FILE.json")
+    if train.size == 0 or test.size == 0:
+        empty = "training" if train.size == 0 else "test"
+        raise InputError(
+            f"split {spec!r} leaves the {empty} set empty ({train.size} train, {test.size} test)"
+        )
+    return Split(train=train, test=test, spec=spec)
+
+
+def parse_validation(spec: str) -> tuple[str, float]:
+    """``"split:0.2"`` -> ("split", 0.2); ``"cv:5"`` -> ("cv", 5)."""
+    kind, _, arg = spec.partition(":")
+    try:
+        value = float(arg)
+    except ValueError:
+        raise InputError(f"bad validation {spec!r}: use split:FRACTION or cv:K") from None
+    if kind == "split" and 0 < value < 1:
+        return kind, value
+    if kind == "cv" and value >= 2 and value == int(value):
+        return kind, int(value)
+    raise InputError(f"bad validation {spec!r}: use split:FRACTION (0-1) or cv:K (K >= 2)")
+
+
+def validation_folds(
+    train: np.ndarray, spec: str = "split:0.2", *, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fit, validation) index pairs that partition ``train`` only.
+
+    ``train`` holds indices into the dataset; the returned arrays are subsets of it.
+    """
+    kind, value = parse_validation(spec)
+    train = np.asarray(train)
+    if train.size < 4:
+        raise InputError(f"training set too small for validation ({train.size} rows)")
+    perm = np.random.default_rng(seed + 7919).permutation(train)
+    if kind == "split":
+        n_val = max(1, int(round(value * train.size)))
+        return [(np.sort(perm[n_val:]), np.sort(perm[:n_val]))]
+    k = int(value)
+    if k > train.size:
+        raise InputError(f"cv:{k} needs at least {k} training rows, have {train.size}")
+    chunks = np.array_split(perm, k)
+    return [(np.sort(np.concatenate(chunks[:i] + chunks[i + 1 :])), np.sort(chunks[i])) for i in range(k)]
