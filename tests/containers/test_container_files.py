@@ -21,7 +21,7 @@ from tests.conftest import REPO
 DOCKER = REPO / "docker"
 COMPOSE = DOCKER / "compose.yaml"
 PREFECT_YAML = REPO / "prefect.yaml"
-FLOW_MODULES = ("dynasig", "sequence", "predict")
+FLOW_MODULES = ("dynasig", "sequence", "predict", "stackcheck")
 
 
 def _dockerfiles() -> list[Path]:
