@@ -1,0 +1,1 @@
+"""dynamotif components: the science, as pure functions. Never imports mlflow or prefect."""

@@ -1,0 +1,24 @@
+"""dynamotif flows: Prefect orchestration + MLflow tracking (no numerics here).
+
+Importing this package sets quiet, offline-safe defaults for Prefect and MLflow before either is
+imported: no telemetry (no host is reachable), Prefect logs at WARNING so a user sees our progress,
+not the engine's chatter. Every default can be overridden by setting the variable yourself.
+"""
+
+import os
+
+for _key, _value in {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_LOG_PRINTS": "false",
+    "PREFECT_UI_ENABLED": "true",
+    "DO_NOT_TRACK": "1",
+    "MLFLOW_ENABLE_TELEMETRY": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "GIT_PYTHON_REFRESH": "quiet",
+    # fail fast against an unreachable tracking server instead of retrying for minutes
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+}.items():
+    os.environ.setdefault(_key, _value)

@@ -1,0 +1,582 @@
+"""The one module that talks to MLflow.
+
+Defaults are embedded: without ``MLFLOW_TRACKING_URI`` runs go to ``sqlite:///<cwd>/mlflow.db`` with
+artifacts in ``<cwd>/mlruns``; setting ``MLFLOW_TRACKING_URI`` (e.g. ``http://127.0.0.1:5000``)
+switches to a real server and nothing else changes.
+
+Layout of what a flow logs: one *parent run* per flow run (tags: Prefect flow-run id, git commit,
+dataset hash), *nested runs* per model / trial, and models registered under a name with the alias
+``champion`` moved only when a new version beats the current champion on its selection metric
+(stored as model-version tags ``selection_metric`` / ``selection_value`` / ``greater_is_better``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import flows  # noqa: F401  (sets quiet defaults before mlflow is imported)
+from components.common.errors import DynamotifError
+
+__all__ = [
+    "TrackingError",
+    "tracking_uri",
+    "configure",
+    "check_tracking",
+    "parent_run",
+    "nested_run",
+    "active_run_id",
+    "log_params",
+    "log_metrics",
+    "log_figure",
+    "log_table",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_text",
+    "set_tags",
+    "log_sklearn_model",
+    "log_pyfunc_model",
+    "register_and_promote",
+    "RegistrationResult",
+    "load_pyfunc",
+    "download_artifacts",
+    "resolve_model_uri",
+    "pip_requirements",
+    "git_commit",
+    "ui_command",
+]
+
+log = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+
+
+class TrackingError(DynamotifError):
+    """The tracking store is unreachable or misconfigured."""
+
+
+# --------------------------------------------------------------------------------------------------
+# configuration
+
+
+def default_tracking_uri(cwd: str | Path | None = None) -> str:
+    """``sqlite:///<cwd>/mlflow.db``: the embedded default store."""
+    base = Path(cwd or os.getcwd()).resolve()
+    return f"sqlite:///{base / 'mlflow.db'}"
+
+
+def tracking_uri() -> str:
+    """The tracking URI in effect: ``MLFLOW_TRACKING_URI`` or the embedded default."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+
+
+_CHECKED: set[str] = set()
+
+
+def check_tracking(uri: str | None = None, *, timeout_s: float = 5.0) -> str:
+    """Fail fast, with one clear line, on a tracking URI that cannot work.
+
+    HTTP servers must answer ``/health``; ``sqlite:`` paths must be in an existing, writable folder;
+    file stores are refused (MLflow 3 keeps them in maintenance mode).
+    """
+    uri = uri or tracking_uri()
+    if uri in _CHECKED:
+        return uri
+    hint = "set MLFLOW_TRACKING_URI to a running server (start one with `dynamotif ui`) or unset it to use ./mlflow.db"
+    if uri.startswith(("http://", "https://")):
+        url = uri.rstrip("/") + "/health"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout_s) as resp:  # noqa: S310 (user-configured URL)
+                if resp.status != 200:
+                    raise TrackingError(
+                        f"MLflow tracking server {uri} answered HTTP {resp.status} on /health; {hint}"
+                    )
+        except urllib.error.HTTPError as exc:
+            raise TrackingError(
+                f"MLflow tracking server {uri} answered HTTP {exc.code} on /health; {hint}"
+            ) from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TrackingError(f"MLflow tracking server {uri} is unreachable ({reason}); {hint}") from None
+    elif uri.startswith("sqlite:"):
+        path = uri.split("sqlite:///", 1)[-1] if uri.startswith("sqlite:///") else None
+        if path is not None and path not in ("", ":memory:"):
+            folder = Path(path).parent
+            if not folder.is_dir():
+                raise TrackingError(f"MLflow tracking URI {uri}: folder {folder} does not exist; {hint}")
+            if not os.access(folder, os.W_OK):
+                raise TrackingError(f"MLflow tracking URI {uri}: folder {folder} is not writable; {hint}")
+    elif uri.startswith(("postgresql", "mysql", "mssql", "databricks")):
+        pass
+    elif "://" not in uri or uri.startswith("file:"):
+        raise TrackingError(
+            f"MLflow tracking URI {uri!r} is a file store, which MLflow 3 no longer supports by default; {hint}"
+        )
+    else:
+        raise TrackingError(f"MLflow tracking URI {uri!r} has an unsupported scheme; {hint}")
+    _CHECKED.add(uri)
+    return uri
+
+
+def configure(uri: str | None = None) -> str:
+    """Point MLflow at ``uri`` (or the one in effect), after checking it. Returns the URI."""
+    import mlflow
+
+    uri = check_tracking(uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+# --------------------------------------------------------------------------------------------------
+# runs
+
+
+def git_commit(repo: str | Path | None = None) -> str:
+    """The commit of the dynamotif checkout (``unknown`` outside a git checkout)."""
+    repo = Path(repo or Path(__file__).resolve().parents[1])
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _prefect_flow_run_id() -> str | None:
+    try:
+        from prefect.runtime import flow_run
+
+        fid = flow_run.id
+        return str(fid) if fid else None
+    except Exception:  # noqa: BLE001 - outside a flow / prefect missing
+        return None
+
+
+def _flat(params: Mapping[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if isinstance(value, (list, tuple, dict)):
+            text = json.dumps(value, default=str)
+        else:
+            text = str(value)
+        out[str(key)] = text[:6000]
+    return out
+
+
+@contextlib.contextmanager
+def parent_run(
+    flow_name: str,
+    *,
+    experiment: str | None = None,
+    run_name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    dataset_hash: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> Iterator[Any]:
+    """One parent MLflow run per flow run.
+
+    Tagged with ``dynamotif.flow``, ``prefect.flow_run_id``, ``git.commit`` and
+    ``dataset.hash``. The run ends ``FINISHED`` on success, ``FAILED`` on an exception and
+    ``KILLED`` on Ctrl-C: it is never left ``RUNNING``.
+    """
+    import mlflow
+
+    configure()
+    mlflow.set_experiment(experiment or f"dynamotif-{flow_name}")
+    all_tags = {
+        "dynamotif.flow": flow_name,
+        "git.commit": git_commit(),
+    }
+    fid = _prefect_flow_run_id()
+    if fid:
+        all_tags["prefect.flow_run_id"] = fid
+    if dataset_hash:
+        all_tags["dataset.hash"] = dataset_hash
+    all_tags.update(dict(tags or {}))
+    run = mlflow.start_run(run_name=run_name or flow_name, tags=all_tags)
+    try:
+        if params:
+            mlflow.log_params(_flat(params))
+        yield run
+    except KeyboardInterrupt:
+        mlflow.end_run("KILLED")
+        raise
+    except BaseException as exc:
+        with contextlib.suppress(Exception):
+            mlflow.set_tag("error", str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
+        mlflow.end_run("FAILED")
+        raise
+    else:
+        mlflow.end_run("FINISHED")
+
+
+@contextlib.contextmanager
+def nested_run(
+    name: str,
+    *,
+    parent_run_id: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> Iterator[Any]:
+    """A child run. Inside the parent's process the parent is the active run; from another
+    process (Dask/process workers) pass ``parent_run_id`` explicitly.
+
+    Raise :class:`RunKilled` (e.g. for a pruned Optuna trial, wrap ``optuna.TrialPruned``) to end
+    the run ``KILLED`` instead of ``FAILED``; the exception's ``cause`` is re-raised.
+    """
+    import mlflow
+
+    configure()
+    if parent_run_id is not None and mlflow.active_run() is None:
+        run = mlflow.start_run(run_name=name, parent_run_id=parent_run_id, tags=dict(tags or {}))
+    else:
+        run = mlflow.start_run(run_name=name, nested=True, parent_run_id=parent_run_id, tags=dict(tags or {}))
+    try:
+        if params:
+            mlflow.log_params(_flat(params))
+        yield run
+    except RunKilled as exc:
+        mlflow.set_tag("killed_reason", exc.reason)
+        mlflow.end_run("KILLED")
+        if exc.cause is not None:
+            raise exc.cause from None
+        raise
+    except BaseException:
+        mlflow.end_run("FAILED")
+        raise
+    else:
+        mlflow.end_run("FINISHED")
+
+
+class RunKilled(Exception):  # noqa: N818 - a signal, not an error
+    """Raised inside :func:`nested_run` to end the run KILLED (e.g. a pruned trial)."""
+
+    def __init__(self, reason: str, cause: BaseException | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.cause = cause
+
+
+__all__.append("RunKilled")
+
+
+def active_run_id() -> str | None:
+    import mlflow
+
+    run = mlflow.active_run()
+    return run.info.run_id if run else None
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    import mlflow
+
+    mlflow.set_tags({k: str(v) for k, v in tags.items()})
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    import mlflow
+
+    mlflow.log_params(_flat(params))
+
+
+def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
+    """Log finite numeric metrics (NaN/inf are skipped with a debug message)."""
+    import math
+
+    import mlflow
+
+    clean: dict[str, float] = {}
+    for key, value in metrics.items():
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(v):
+            clean[str(key)] = v
+        else:
+            log.debug("metric %s=%s not logged (not finite)", key, value)
+    if clean:
+        mlflow.log_metrics(clean, step=step)
+
+
+def log_figure(fig: Any, artifact_file: str, *, close: bool = True) -> None:
+    """Log a matplotlib figure as PNG (``artifact_file`` like ``plots/pred_vs_measured.png``)."""
+    import mlflow
+
+    mlflow.log_figure(fig, artifact_file)
+    if close:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
+def log_table(df: Any, artifact_file: str) -> None:
+    """Log a DataFrame as CSV/TSV/Parquet artifact, chosen by the extension of ``artifact_file``."""
+    import mlflow
+
+    from components.common.io import write_table
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(artifact_file).name
+        write_table(df, path)
+        parent = str(Path(artifact_file).parent)
+        mlflow.log_artifact(str(path), artifact_path=None if parent in ("", ".") else parent)
+
+
+def log_artifact(path: str | Path, artifact_path: str | None = None, *, run_id: str | None = None) -> None:
+    import mlflow
+
+    if run_id is None:
+        mlflow.log_artifact(str(path), artifact_path=artifact_path)
+    else:
+        mlflow.MlflowClient().log_artifact(run_id, str(path), artifact_path=artifact_path)
+
+
+def log_artifacts(folder: str | Path, artifact_path: str | None = None, *, run_id: str | None = None) -> None:
+    import mlflow
+
+    if run_id is None:
+        mlflow.log_artifacts(str(folder), artifact_path=artifact_path)
+    else:
+        mlflow.MlflowClient().log_artifacts(run_id, str(folder), artifact_path=artifact_path)
+
+
+def log_dict(obj: Any, artifact_file: str) -> None:
+    import mlflow
+
+    mlflow.log_dict(obj, artifact_file)
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    import mlflow
+
+    mlflow.log_text(text, artifact_file)
+
+
+# --------------------------------------------------------------------------------------------------
+# models
+
+
+_BASE_REQUIREMENTS = ("mlflow", "numpy", "pandas", "scipy", "scikit-learn", "pyarrow")
+
+
+def pip_requirements(*extra: str) -> list[str]:
+    """Explicit, pinned pip requirements for a logged model.
+
+    Inferring them is slow (a subprocess per model) and wrong (it lists torch for a LASSO).
+    ``extra`` names further distributions (``"torch"``, ``"biotite"``, ``"viennarna"``) pinned to
+    the installed versions.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    reqs = []
+    for dist in (*_BASE_REQUIREMENTS, *extra):
+        try:
+            v = version(dist)
+            v = v.split("+")[0]
+            reqs.append(f"{dist}=={v}")
+        except PackageNotFoundError:
+            reqs.append(dist)
+    return reqs
+
+
+def _code_paths() -> list[str]:
+    """The dynamotif packages, shipped inside every pyfunc model so it loads anywhere."""
+    root = Path(__file__).resolve().parents[1]
+    return [str(root / "components"), str(root / "flows")]
+
+
+def log_sklearn_model(
+    model: Any,
+    *,
+    name: str = "model",
+    input_example: Any = None,
+    signature: Any = None,
+    extra_requirements: tuple[str, ...] = (),
+) -> Any:
+    """Log a scikit-learn estimator (skops format, tree types trusted). Returns ``ModelInfo``."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    if signature is None and input_example is not None:
+        signature = infer_signature(input_example, model.predict(input_example))
+    return mlflow.sklearn.log_model(
+        model,
+        name=name,
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=pip_requirements(*extra_requirements),
+        skops_trusted_types=[
+            "sklearn.tree._tree.Tree",
+            "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+            "sklearn._loss.loss.HalfSquaredError",
+            "sklearn._loss.link.IdentityLink",
+            "sklearn._loss.link.Interval",
+        ],
+    )
+
+
+def log_pyfunc_model(
+    python_model: Any,
+    *,
+    name: str = "model",
+    artifacts: Mapping[str, str] | None = None,
+    input_example: Any = None,
+    signature: Any = None,
+    extra_requirements: tuple[str, ...] = (),
+    metadata: Mapping[str, Any] | None = None,
+    ship_code: bool = False,
+) -> Any:
+    """Log a ``mlflow.pyfunc.PythonModel`` that takes raw inputs (variants, sequences).
+
+    The model's class lives in the installed ``dynamotif`` distribution (present wherever
+    ``mlflow models serve --env-manager local`` runs and in the serving image). ``ship_code=True``
+    also copies the ``components`` and ``flows`` packages into the model as ``code_paths`` for
+    environments without dynamotif installed. Returns ``ModelInfo``.
+    """
+    import mlflow
+
+    return mlflow.pyfunc.log_model(
+        name=name,
+        python_model=python_model,
+        artifacts=dict(artifacts or {}),
+        input_example=input_example,
+        signature=signature,
+        pip_requirements=pip_requirements(*extra_requirements),
+        code_paths=_code_paths() if ship_code else None,
+        metadata=dict(metadata or {}),
+    )
+
+
+@dataclass(frozen=True)
+class RegistrationResult:
+    name: str
+    version: str
+    promoted: bool
+    previous_champion: str | None
+    previous_value: float | None
+
+
+def register_and_promote(
+    model_uri: str,
+    name: str,
+    *,
+    metric: str,
+    value: float,
+    greater_is_better: bool = True,
+    tags: Mapping[str, Any] | None = None,
+) -> RegistrationResult:
+    """Register ``model_uri`` under ``name`` and move the ``champion`` alias to it when it beats
+    the current champion on ``metric`` (compared only when both used the same metric)."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    version_tags = {
+        "selection_metric": metric,
+        "selection_value": repr(float(value)),
+        "greater_is_better": str(bool(greater_is_better)).lower(),
+        **{k: str(v) for k, v in (tags or {}).items()},
+    }
+    mv = mlflow.register_model(model_uri, name, tags=version_tags)
+    previous: str | None = None
+    previous_value: float | None = None
+    better = True
+    try:
+        current = client.get_model_version_by_alias(name, CHAMPION)
+        previous = current.version
+        if current.tags.get("selection_metric") == metric and "selection_value" in current.tags:
+            previous_value = float(current.tags["selection_value"])
+            better = value > previous_value if greater_is_better else value < previous_value
+    except mlflow.exceptions.MlflowException:
+        pass  # no champion yet
+    if better:
+        client.set_registered_model_alias(name, CHAMPION, mv.version)
+    return RegistrationResult(name, str(mv.version), better, previous, previous_value)
+
+
+def resolve_model_uri(uri: str) -> str:
+    """Accept ``models:/NAME@alias``, ``models:/NAME/3``, ``runs:/...`` or a bare registered name."""
+    if "://" in uri or uri.startswith(("models:/", "runs:/")) or Path(uri).exists():
+        return uri
+    return f"models:/{uri}@{CHAMPION}"
+
+
+def load_pyfunc(uri: str) -> Any:
+    """Load a pyfunc model with a one-line error when it does not exist."""
+    import mlflow
+
+    configure()
+    uri = resolve_model_uri(uri)
+    try:
+        return mlflow.pyfunc.load_model(uri)
+    except mlflow.exceptions.MlflowException as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DynamotifError(f"cannot load model {uri}: {first}") from None
+
+
+def download_artifacts(uri: str, dst: str | Path | None = None) -> Path:
+    """Download a model's or run's artifacts (e.g. ``models:/NAME@champion``) to a local folder."""
+    import mlflow
+
+    configure()
+    try:
+        return Path(
+            mlflow.artifacts.download_artifacts(
+                resolve_model_uri(uri), dst_path=None if dst is None else str(dst)
+            )
+        )
+    except mlflow.exceptions.MlflowException as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DynamotifError(f"cannot download {uri}: {first}") from None
+
+
+def model_run_id(uri: str) -> str | None:
+    """The run id that produced a registered/logged model (to log interpretation next to it)."""
+    import mlflow
+
+    configure()
+    info = mlflow.models.get_model_info(resolve_model_uri(uri))
+    return info.run_id
+
+
+__all__.append("model_run_id")
+
+
+def ui_command(host: str = "127.0.0.1", port: int = 5000) -> list[str]:
+    """The command that serves the MLflow UI on the store in effect."""
+    uri = tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        return []
+    art = str(Path(os.getcwd()).resolve() / "mlruns")
+    return [
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        uri,
+        "--default-artifact-root",
+        art,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
