@@ -199,7 +199,10 @@ def parent_run(
     import mlflow
 
     configure()
-    mlflow.set_experiment(experiment or f"dynamotif-{flow_name}")
+    # under `mlflow run` the run already exists (MLFLOW_RUN_ID): attach to it, keep its experiment
+    attached = bool(os.environ.get("MLFLOW_RUN_ID"))
+    if not attached:
+        mlflow.set_experiment(experiment or f"dynamotif-{flow_name}")
     all_tags = {
         "dynamotif.flow": flow_name,
         "git.commit": git_commit(),
@@ -210,7 +213,11 @@ def parent_run(
     if dataset_hash:
         all_tags["dataset.hash"] = dataset_hash
     all_tags.update(dict(tags or {}))
-    run = mlflow.start_run(run_name=run_name or flow_name, tags=all_tags)
+    run = (
+        mlflow.start_run(tags=all_tags)
+        if attached
+        else mlflow.start_run(run_name=run_name or flow_name, tags=all_tags)
+    )
     try:
         if params:
             mlflow.log_params(_flat(params))
