@@ -9,17 +9,19 @@ slices and cached residues, which is what makes 29k variants take seconds, not h
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import biotite.structure as struc
 import numpy as np
 
-from components.common.errors import InputError
+from components.common.errors import DynamotifWarning, InputError
 from components.mutation.nucleic import ALL_BASE_ATOMS, FRAME_ATOMS, place_base
-from components.mutation.protein import BACKBONE_ATOMS, place_side_chain
+from components.mutation.protein import BACKBONE_ATOMS, CLASH_ANGSTROM, place_side_chain
 from components.mutation.variants import (
     AMINO_ACIDS_1TO3,
+    AMINO_ACIDS_3TO1,
     NUCLEOTIDE_TARGETS,
     Mutation,
     RejectedVariant,
@@ -32,7 +34,7 @@ from components.mutation.variants import (
 __all__ = ["Mutator", "mutate", "mutate_many", "format_rejections", "strip_hydrogens"]
 
 #: CA-CA distance above which two mutated protein residues cannot influence each other's rotamer
-_INDEPENDENT_CA_ANGSTROM = 22.0
+_INDEPENDENT_CA_ANGSTROM = 30.0
 
 ResidueKey = tuple[str, int, str]
 
@@ -92,6 +94,7 @@ class Mutator:
             self._index.setdefault(key, k)
         self._multi_chain = len(set(self.wt.chain_id.tolist())) > 1
         self._cache: dict[tuple[ResidueKey, str], struc.AtomArray] = {}
+        self._cache_protein: dict[tuple[ResidueKey, str], dict[ResidueKey, struc.AtomArray]] = {}
         self._wt_coord = self.wt.coord.astype(np.float64)
 
     # ------------------------------------------------------------------ helpers
@@ -130,13 +133,12 @@ class Mutator:
         return out
 
     # ------------------------------------------------------------------ proteins
-    def _protein(
-        self, key: ResidueKey, mut: Mutation, coord: np.ndarray, hidden: np.ndarray
-    ) -> struc.AtomArray:
-        """Residue ``key`` mutated on the current coordinates; ``hidden`` atoms are ignored as environment."""
+    def _place(
+        self, key: ResidueKey, new: str, coord: np.ndarray, hidden: np.ndarray
+    ) -> tuple[struc.AtomArray, dict[str, float]]:
+        """Residue ``key`` as ``new`` on the current coordinates; ``hidden`` atoms are not environment."""
         res = self.residue(key)
         start, stop = self._span(key)
-        new = AMINO_ACIDS_1TO3[mut.mut]
         names = res.atom_name.tolist()
         backbone = {a: coord[start + names.index(a)] for a in ("N", "CA", "C", "O", "OXT") if a in names}
         if "CB" in names and new != "GLY":
@@ -147,9 +149,7 @@ class Mutator:
         env = coord[env_index]
         prev_c = self._peptide_partner(key, env_index, coord, backbone["N"], "C", -1)
         next_n = self._peptide_partner(key, env_index, coord, backbone["C"], "N", +1)
-        sc_names, sc_elem, sc_coord, _info = place_side_chain(
-            backbone, new, env, prev_c=prev_c, next_n=next_n
-        )
+        sc_names, sc_elem, sc_coord, info = place_side_chain(backbone, new, env, prev_c=prev_c, next_n=next_n)
         kept = res[np.isin(res.atom_name, ["N", "CA", "C", "O"])].copy()
         kept.coord = np.array([backbone[a] for a in kept.atom_name], dtype=np.float32)
         parts = [kept]
@@ -161,7 +161,78 @@ class Mutator:
         for p in parts[1:]:
             out = out + p
         out.res_name[:] = new
-        return out
+        return out, info
+
+    def _protein(
+        self,
+        key: ResidueKey,
+        mut: Mutation,
+        coord: np.ndarray,
+        hidden: np.ndarray,
+        frozen: frozenset[ResidueKey] = frozenset(),
+    ) -> dict[ResidueKey, struc.AtomArray]:
+        """Mutate residue ``key``; if every rotamer clashes with a neighbouring side chain, repack it.
+
+        Repacking: the side chains (after CB) of the clashing neighbours are removed, the mutated
+        side chain is placed again, then each neighbour's own side chain is rebuilt (same residue,
+        CCD geometry, rotamer chosen in the new environment). Kept if it lowers the number of
+        clashes; when clashes remain (e.g. with backbone atoms, which never move) a
+        :class:`DynamotifWarning` says so.
+        Residues in ``frozen`` (other mutated residues) are never repacked.
+        """
+        new = AMINO_ACIDS_1TO3[mut.mut]
+        placed, info = self._place(key, new, coord, hidden)
+        if info["n_clashes"] == 0:
+            return {key: placed}
+        result, n_clashes = self._repack(key, new, coord, hidden, frozen, placed, info)
+        if n_clashes:
+            warnings.warn(
+                f"{mut}: no clash-free rotamer on the fixed backbone ({n_clashes} heavy-atom "
+                f"pair(s) closer than {CLASH_ANGSTROM} A)",
+                DynamotifWarning,
+                stacklevel=3,
+            )
+        return result
+
+    def _repack(
+        self, key, new, coord, hidden, frozen, placed, info
+    ) -> tuple[dict[ResidueKey, struc.AtomArray], int]:
+        """Clash-resolving repack of neighbouring side chains: (residues, clashes left)."""
+        n_wt = self.wt.array_length()
+        side = ~np.isin(placed.atom_name, [*BACKBONE_ATOMS, "CB"])
+        d = np.linalg.norm(coord[:n_wt, None, :] - placed.coord[side][None].astype(np.float64), axis=-1)
+        close = np.flatnonzero((d.min(axis=1) < 2.2) & ~hidden[:n_wt])
+        neighbours: list[ResidueKey] = []
+        for atom in close:
+            if str(self.wt.atom_name[atom]) in (*BACKBONE_ATOMS, "CB"):
+                continue
+            nk = (
+                str(self.wt.chain_id[atom]),
+                int(self.wt.res_id[atom]),
+                str(self.wt.ins_code[atom]).strip().upper(),
+            )
+            rn = str(self.wt.res_name[atom])
+            if nk != key and nk not in frozen and nk not in neighbours and rn in AMINO_ACIDS_3TO1:
+                neighbours.append(nk)
+        if not neighbours:
+            return {key: placed}, int(info["n_clashes"])
+        hidden2 = hidden.copy()
+        for nk in neighbours:
+            s, e = self._span(nk)
+            hidden2[s:e] |= ~np.isin(self.wt.atom_name[s:e], [*BACKBONE_ATOMS, "CB"])
+        placed2, info2 = self._place(key, new, coord, hidden2)
+        out = {key: placed2}
+        extra = [placed2.coord[~np.isin(placed2.atom_name, BACKBONE_ATOMS)].astype(np.float64)]
+        total = info2["n_clashes"]
+        for nk in neighbours:
+            rn = str(self.residue(nk).res_name[0])
+            res_n, info_n = self._place(
+                nk, rn, self._with_extra(coord, extra), self._hide_extra(hidden2, extra)
+            )
+            out[nk] = res_n
+            total += info_n["n_clashes"]
+            extra.append(res_n.coord[~np.isin(res_n.atom_name, BACKBONE_ATOMS)].astype(np.float64))
+        return (out, int(total)) if total < info["n_clashes"] else ({key: placed}, int(info["n_clashes"]))
 
     def _peptide_partner(self, key, env_index, coord, anchor, name, step) -> int:
         k = self._index[key] + step
@@ -221,14 +292,19 @@ class Mutator:
         independent = bool(np.all(d > _INDEPENDENT_CA_ANGSTROM))
         out: dict[ResidueKey, struc.AtomArray] = {}
         none_hidden = np.zeros(self.wt.array_length(), dtype=bool)
+        frozen = frozenset(k for k, _ in items)
         if independent:
+            merged: dict[ResidueKey, struc.AtomArray] = {}
             for key, m in items:
-                cached = self._cache.get((key, m.mut))
+                cached = self._cache_protein.get((key, m.mut))
                 if cached is None:
-                    cached = self._protein(key, m, self._wt_coord, none_hidden)
-                    self._cache[(key, m.mut)] = cached
-                out[key] = cached
-            return out
+                    cached = self._protein(key, m, self._wt_coord, none_hidden, frozen=frozenset({key}))
+                    self._cache_protein[(key, m.mut)] = cached
+                if any(k in merged for k in cached) or any(k in frozen and k != key for k in cached):
+                    break  # two mutations repacked the same neighbour: place them together below
+                merged.update(cached)
+            else:
+                return merged
         # neighbours: place in order; not-yet-placed mutated side chains are hidden, placed ones
         # are written into a working copy of the coordinates
         coord = self._wt_coord.copy()
@@ -238,10 +314,16 @@ class Mutator:
             hidden[s:e] = ~np.isin(self.wt.atom_name[s:e], [*BACKBONE_ATOMS, "CB"])
         extra: list[np.ndarray] = []
         for key, m in items:
-            res = self._protein(key, m, self._with_extra(coord, extra), self._hide_extra(hidden, extra))
-            out[key] = res
-            # the backbone is unchanged; the new side chain joins the environment of the next ones
-            extra.append(res.coord[~np.isin(res.atom_name, BACKBONE_ATOMS)].astype(np.float64))
+            placed = self._protein(
+                key, m, self._with_extra(coord, extra), self._hide_extra(hidden, extra), frozen=frozen
+            )
+            for k, res in placed.items():
+                out[k] = res
+                if k != key:  # a repacked neighbour: its WT side chain leaves the environment
+                    s, e = self._span(k)
+                    hidden[s:e] |= ~np.isin(self.wt.atom_name[s:e], [*BACKBONE_ATOMS, "CB"])
+                # the backbone is unchanged; the new side chain joins the environment of the next ones
+                extra.append(res.coord[~np.isin(res.atom_name, BACKBONE_ATOMS)].astype(np.float64))
         return out
 
     @staticmethod

@@ -213,7 +213,7 @@ def _build(pos, names, parents, bond, theta, chi_index, phi0, chis) -> None:
 def _candidates(t: SideChainTemplate, *, exhaustive: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """χ sets (rad) to try and their prior penalty (rotamer rank + deviation from the modal χ).
 
-    Default: every library rotamer at 0, ±10, ±20° in χ1 and χ2. ``exhaustive``: a 10° grid over
+    Default: every library rotamer at 0, ±10, ±20° in χ1 and χ2. ``exhaustive``: a 5° grid over
     χ1 × χ2 (full circle) combined with every distinct χ3/χ4 tail of the library.
     """
     rot = t.rotamers
@@ -221,7 +221,7 @@ def _candidates(t: SideChainTemplate, *, exhaustive: bool = False) -> tuple[np.n
         prior = 0.01 * np.arange(len(rot), dtype=np.float64) / max(len(rot), 1)
         return rot, prior
     if exhaustive:
-        grid = np.radians(np.arange(-180.0, 180.0, 10.0))
+        grid = np.radians(np.arange(-180.0, 180.0, 5.0))
         n_head = min(rot.shape[1], 2)
         heads = np.stack([g.ravel() for g in np.meshgrid(*([grid] * n_head), indexing="ij")], axis=1)
         tails = np.unique(rot[:, n_head:], axis=0) if rot.shape[1] > n_head else np.zeros((1, 0))
