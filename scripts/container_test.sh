@@ -12,7 +12,9 @@
 #     runs it, and checks the flow run completed in a container and its MLflow run (tagged with the
 #     flow-run id) holds signatures equal to the in-process ones.
 # Prints one JSON line of timings at the end. Environment: TAG (dev), BASE_IMAGE, TARGETS
-# (default "encom flows"), PYTHON (.venv/bin/python), KEEP=1 keeps the work folder.
+# (default "encom flows"), PYTHON (.venv/bin/python), KEEP=1 keeps the work folder, STEPS (default
+# "base build signatures flow"; e.g. STEPS=flow reuses images already built), SIGNATURES=0 runs the
+# flow without a structure (a wiring check only).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,11 +23,13 @@ BIN="$(dirname "$PY")"
 TAG="${TAG:-dev}"
 BASE_IMAGE="${BASE_IMAGE:-localhost/dynamotif-base:bookworm}"
 TARGETS="${TARGETS:-encom flows}"
+STEPS=" ${STEPS:-base build signatures flow} "
+SIGNATURES="${SIGNATURES:-1}"
 STRUCTURE="${STRUCTURE:-$REPO/../shared/data/nrgten_test_structures/test_medium.pdb}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/dynamotif-ct.XXXXXX")"
 PIDS=()
 T0=$(date +%s)
-declare -A TIMES
+declare -A TIMES=([tools]=0 [base_image]=0 [build]=0 [signatures_container]=0 [services]=0 [flow_docker_pool]=0)
 
 log() { printf '[container-test %4ss] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
 cleanup() {
@@ -94,7 +98,8 @@ export CONTAINERS_CONF="$WORK/containers.conf"
 RUN_FLAGS=(--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
 
 # --- 2. base image ---------------------------------------------------------------------------------
-timed base_image "$REPO/docker/make_base_image.sh" "$BASE_IMAGE"
+want() { [[ "$STEPS" == *" $1 "* ]]; }
+want base && timed base_image "$REPO/docker/make_base_image.sh" "$BASE_IMAGE"
 
 # --- 3. component images -----------------------------------------------------------------------------
 # Build-time only: the host's CA bundle (TLS-intercepting proxies) and local wheel folders/indexes of
@@ -124,7 +129,7 @@ build_images() {
       || { tail -n 30 "$WORK/build-$target.log" >&2; return 1; }
   done
 }
-timed build build_images
+want build && timed build build_images
 podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep dynamotif >&2 || true
 
 # --- 4. signatures in a container vs in process --------------------------------------------------------
@@ -133,12 +138,17 @@ cp "$STRUCTURE" "$WORK/in/"
 chmod 0777 "$WORK/sig" # the image runs as uid 10001
 NAME="$(basename "$STRUCTURE")"
 run_signatures() {
+  local out=(--out /out/signatures.parquet)
+  # The component CLI takes `--out FILE` (long table); accept an `--out-dir` variant too.
+  if podman run --rm "${RUN_FLAGS[@]}" --network none "localhost/dynamotif-encom:$TAG" --help 2>&1 | grep -q -- "--out-dir"; then
+    out=(--out-dir /out)
+  fi
   podman run --rm "${RUN_FLAGS[@]}" --network none -v "$WORK/in:/data:ro" -v "$WORK/sig:/out" \
-    "localhost/dynamotif-encom:$TAG" "/data/$NAME" --out-dir /out >"$WORK/encom-run.log" 2>&1 \
+    "localhost/dynamotif-encom:$TAG" "/data/$NAME" "${out[@]}" >"$WORK/encom-run.log" 2>&1 \
     || { cat "$WORK/encom-run.log" >&2; return 1; }
 }
-timed signatures_container run_signatures
-"$PY" - "$STRUCTURE" "$WORK/sig" <<'PY'
+want signatures && timed signatures_container run_signatures
+want signatures && "$PY" - "$STRUCTURE" "$WORK/sig" <<'PY'
 import sys
 from pathlib import Path
 
@@ -192,18 +202,18 @@ start_services() {
   for _ in $(seq 60); do [[ -S "$WORK/podman.sock" ]] && break; sleep 0.5; done
   [[ -S "$WORK/podman.sock" ]]
 }
-timed services start_services
+want flow && timed services start_services
 
 deploy_and_run() {
   cd "$REPO"
   prefect work-pool create dynamotif-docker --type docker --overwrite >"$WORK/deploy.log" 2>&1
   DYNAMOTIF_IMAGE="localhost/dynamotif-flows:$TAG" MLFLOW_TRACKING_URI_FOR_CONTAINERS="$MLFLOW_TRACKING_URI" \
-    prefect --no-prompt deploy --prefect-file "$REPO/prefect.yaml" --name stack-check-docker \
-    --job-variable network_mode=host --job-variable 'networks=[]' >>"$WORK/deploy.log" 2>&1 \
+    DYNAMOTIF_DOCKER_NETWORK=host \
+    prefect --no-prompt deploy --prefect-file "$REPO/prefect.yaml" --name stack-check-docker >>"$WORK/deploy.log" 2>&1 \
     || { cat "$WORK/deploy.log" >&2; return 1; }
   prefect worker start --pool dynamotif-docker --type docker >"$WORK/worker.log" 2>&1 &
   PIDS+=($!)
-  "$PY" - "$STRUCTURE" "$WORK" <<'PY'
+  "$PY" - "$STRUCTURE" "$WORK" "$SIGNATURES" <<'PY'
 import json
 import sys
 import time
@@ -213,15 +223,10 @@ import mlflow
 import numpy as np
 from prefect.deployments import run_deployment
 
-from components.encom import compute_signatures
-
-structure, work = Path(sys.argv[1]), Path(sys.argv[2])
+structure, work, with_signatures = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
 t0 = time.time()
-fr = run_deployment(
-    "stack-check/stack-check-docker",
-    parameters={"pdb_text": structure.read_text(), "name": structure.stem},
-    timeout=900,
-)
+params = {"pdb_text": structure.read_text(), "name": structure.stem} if with_signatures else {}
+fr = run_deployment("stack-check/stack-check-docker", parameters=params, timeout=900)
 state = fr.state
 print(f"flow run {fr.id}: {state.type.value} after {time.time() - t0:.0f} s", file=sys.stderr)
 if not state.is_completed():
@@ -238,7 +243,12 @@ assert run.info.status == "FINISHED", run.info.status
 assert tags.get("stack.in_container") == "true", tags
 assert tags.get("stack.uid") == "10001", tags
 assert run.info.artifact_uri.startswith("mlflow-artifacts:"), run.info.artifact_uri
+if not with_signatures:
+    print(f"flow run in a container logged MLflow run {run.info.run_id} (wiring only)", file=sys.stderr)
+    sys.exit(0)
 sig = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/signatures.json")
+from components.encom import compute_signatures
+
 local = compute_signatures(structure, msf=True)
 assert sig["labels"] == list(local.labels)
 np.testing.assert_allclose(np.asarray(sig["entropic"]), local.entropic, rtol=1e-9, atol=1e-12)
@@ -248,7 +258,7 @@ print(json.dumps({"flow_run": str(fr.id), "mlflow_run": run.info.run_id, "experi
 print(f"flow run in a container logged to MLflow run {run.info.run_id}; signatures == in-process", file=sys.stderr)
 PY
 }
-timed flow_docker_pool deploy_and_run
+want flow && timed flow_docker_pool deploy_and_run
 
 TOTAL=$(($(date +%s) - T0))
 printf '{"benchmark": "container_test", "total_s": %d, "tools_s": %d, "base_image_s": %d, "build_s": %d, "signatures_container_s": %d, "services_s": %d, "flow_docker_pool_s": %d, "targets": "%s"}\n' \

@@ -122,6 +122,7 @@ def test_compose_stack_is_complete():
             dockerfile = (COMPOSE.parent / b["context"] / b["dockerfile"]).resolve()
             assert dockerfile.exists() and b["target"] in _targets(dockerfile)
     assert {"pgdata", "mlartifacts"} <= declared
+    assert doc["networks"]["default"]["name"] == "dynamotif-net"  # the network flow runs join
     env = {k: str(v) for k, v in services["mlflow"]["environment"].items()}
     assert env["MLFLOW_BACKEND_STORE_URI"].startswith("postgresql+psycopg2://")
     assert env["MLFLOW_ARTIFACTS_DESTINATION"]
@@ -186,7 +187,9 @@ def test_prefect_yaml_deploys_every_flow_on_both_pools():
         by_module.setdefault(Path(path).stem, set()).add(d["work_pool"]["name"])
         pull = d["pull"][0]["prefect.deployments.steps.set_working_directory"]["directory"]
         if d["work_pool"]["name"] == "dynamotif-docker":
-            assert pull == "/app" and d["work_pool"]["job_variables"]["image"]
+            jv = d["work_pool"]["job_variables"]
+            assert pull == "/app" and jv["image"] and jv["image_pull_policy"] == "Never"
+            assert jv["network_mode"] == "{{ $DYNAMOTIF_DOCKER_NETWORK }}"
     for module in FLOW_MODULES:
         assert by_module.get(module) == pools, f"flows/{module}.py needs a process and a docker deployment"
 

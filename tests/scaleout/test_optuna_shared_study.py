@@ -41,7 +41,7 @@ def test_two_processes_fill_one_sqlite_study(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    n_each = 6
+    n_each = 4
     procs = [
         subprocess.Popen(
             [sys.executable, str(script), name, storage_url, str(n_each)],
