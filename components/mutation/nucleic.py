@@ -5,8 +5,10 @@ shipped offline by biotite, ``biotite.structure.info.residue``). It is superpose
 glycosidic frame, the way ModeRNA exchanges bases (Rother et al., Nucleic Acids Res 2011): the
 purine atoms (N9, C4, C8) and the pyrimidine atoms (N1, C2, C6) correspond, so N9/N1 stays on the
 glycosidic bond, the ring keeps the old base plane and the glycosidic torsion χ is kept. The fit
-uses these three ring atoms, as ModeRNA does (on the 300 miR-125a ModeRNA variants this gives a
-per-nucleotide RMSD of ~0.06 Å; adding C1' to the fit, ``anchor_c1=True``, gives ~0.08 Å).
+uses these three ring atoms, as ModeRNA does; then the base slides along the C1'->N direction so
+that the glycosidic bond has its CCD length (ModeRNA skips this and leaves C1'-N bonds of up to
+~1.6 Å after purine <-> pyrimidine swaps). Adding C1' to the fit (``anchor_c1=True``) moves the
+base further from ModeRNA's models.
 """
 
 from __future__ import annotations
@@ -88,6 +90,16 @@ def place_base(
     if old_res_name not in BASE_ATOMS:
         raise ValueError(f"old_res_name must be a nucleotide, got {old_res_name!r}")
     base = ideal_base(new_res_name)
+    old_frame = np.asarray(old_frame, dtype=np.float64)
     sel = slice(0, 4) if anchor_c1 else slice(1, 4)
-    rot, trans = superpose_transform(base.frame[sel], np.asarray(old_frame, dtype=np.float64)[sel])
-    return base.atom_names, base.elements, apply_transform(base.coords, rot, trans)
+    rot, trans = superpose_transform(base.frame[sel], old_frame[sel])
+    coords = apply_transform(base.coords, rot, trans)
+    # the ring fit leaves N9/N1 up to ~0.1 A off the ideal glycosidic bond length when a purine
+    # replaces a pyrimidine (or back; ModeRNA's models have C1'-N bonds up to ~1.6 A): slide the
+    # base along the C1'->N direction to the CCD C1'-N length (orientation and chi unchanged)
+    c1 = old_frame[0]
+    n_glyco = coords[0]  # BASE_ATOMS lists the glycosidic N9|N1 first
+    direction = (n_glyco - c1) / np.linalg.norm(n_glyco - c1)
+    ideal_len = float(np.linalg.norm(base.frame[1] - base.frame[0]))
+    coords = coords + (c1 + ideal_len * direction - n_glyco)
+    return base.atom_names, base.elements, coords

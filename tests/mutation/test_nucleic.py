@@ -101,3 +101,40 @@ def test_ideal_geometry_file_matches_biotite_ccd():
         ours = ideal_residue(name)
         assert ours.atom_names == tuple(comp.atom_name)
         np.testing.assert_allclose(ours.coords, comp.coord, atol=1e-3)
+
+
+def _ideal_single(res_name):
+    """A one-residue structure made of the CCD ideal coordinates (chain D, residue 5)."""
+    import biotite.structure as struc
+
+    from components.mutation.ideal import ideal_residue
+
+    ideal = ideal_residue(res_name)
+    keep = [i for i, n in enumerate(ideal.atom_names) if n != "OP3"]
+    arr = struc.AtomArray(len(keep))
+    arr.coord = ideal.coords[keep]
+    arr.atom_name = [ideal.atom_names[i] for i in keep]
+    arr.element = [ideal.elements[i] for i in keep]
+    arr.res_name[:] = res_name
+    arr.res_id[:] = 5
+    arr.chain_id[:] = "D"
+    return arr
+
+
+@pytest.mark.parametrize("old, text, new", [("DA", "A5T", "DT"), ("DC", "C5G", "DG"), ("U", "U5A", "A")])
+def test_dna_and_rna_on_ideal_residues(old, text, new):
+    from components.mutation.ideal import ideal_residue
+
+    wt = _ideal_single(old)
+    var = mutate(wt, text)
+    assert set(var.res_name) == {new}
+    assert [n for n in var.atom_name if n in BASE_ATOMS[new]] == list(BASE_ATOMS[new])
+    # on an ideal residue the exchanged base lands on the ideal nucleotide of the new type
+    ref = ideal_residue(new)
+    c1 = var.coord[var.atom_name == "C1'"][0]
+    for name in BASE_ATOMS[new]:
+        got = np.linalg.norm(var.coord[var.atom_name == name][0] - c1)
+        want = np.linalg.norm(ref.coords[ref.index(name)] - ref.coords[ref.index("C1'")])
+        assert got == pytest.approx(want, abs=0.1), name
+    with pytest.raises(Exception, match="unknown target residue 'U'" if old.startswith("D") else "'T'"):
+        mutate(wt, f"{text[:-1]}{'U' if old.startswith('D') else 'T'}")
