@@ -74,9 +74,9 @@ def input_mask(x: torch.Tensor) -> torch.Tensor:
     return (x.sum(1) > 0).to(x.dtype)
 
 
-def _pool_mask(mask: torch.Tensor, size: int) -> torch.Tensor:
+def _pool_mask(mask: torch.Tensor, size: int, ceil_mode: bool = False) -> torch.Tensor:
     """Mask after a max-pool of ``size``: a pooled position is real if any input is."""
-    return F.max_pool1d(mask.unsqueeze(1), size, size, ceil_mode=False).squeeze(1)
+    return F.max_pool1d(mask.unsqueeze(1), size, size, ceil_mode=ceil_mode).squeeze(1)
 
 
 def valid_conv_mask(mask: torch.Tensor, kernel_size: int) -> torch.Tensor:
@@ -104,7 +104,7 @@ class CNN(nn.Module):
             if L - w + 1 < 1:
                 raise ValueError(f"input length {length} too short for kernel_len {kernel_len} + pooling")
             self.convs.append(nn.Conv1d(c, k, w))
-            c, L = k, (L - w + 1) // self.pool_size
+            c, L = k, -(-(L - w + 1) // self.pool_size)  # ceil: pooling keeps the tail
         if L < 1:
             raise ValueError(f"input length {length} too short for {p['conv_num']} conv/pool layers")
         self.first_conv = self.convs[0]
@@ -128,8 +128,8 @@ class CNN(nn.Module):
             assert isinstance(conv, nn.Conv1d)
             m = valid_conv_mask(m, int(conv.kernel_size[0]))
             h = F.relu(conv(h)) * m.unsqueeze(1)
-            h = F.max_pool1d(h, self.pool_size, self.pool_size)
-            m = _pool_mask(m, self.pool_size)
+            h = F.max_pool1d(h, self.pool_size, self.pool_size, ceil_mode=True)
+            m = _pool_mask(m, self.pool_size, ceil_mode=True)
             h = self.conv_dropout(h)
         if self.global_pool == "flatten":
             h = h.flatten(1)

@@ -1,84 +1,126 @@
-"""``dynamotif sequence``: train (and tune) a sequence model; tracked in MLflow, optionally registered."""
+"""``dynamotif sequence``: train (and tune) a sequence model; tracked in MLflow, optionally registered.
+
+Options take several values (``--data A.fa B.fa --test C.fa D.fa``), so the arguments are parsed
+with argparse (``nargs="+"``) inside the typer command.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import argparse
 
 import typer
 
+_DESCRIPTION = "Train a CNN / CNN+GRU on sequences (± RNA structure), tune with Optuna, log to MLflow."
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dynamotif sequence", description=_DESCRIPTION)
+    p.add_argument(
+        "--data",
+        nargs="+",
+        required=True,
+        metavar="FILE",
+        help="FASTA per class (NAME=FILE or FILE, gzip ok; with two files the FIRST is the positive "
+        "class), one multi-label FASTA, or table(s) (CSV/TSV/Parquet)",
+    )
+    p.add_argument(
+        "--test",
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="test file(s), same layout; without it a seeded 80/10/10 split is made",
+    )
+    p.add_argument("--target", nargs="+", default=[], metavar="COL", help="target column(s) of a table")
+    p.add_argument(
+        "--task", default="auto", choices=["auto", "binary", "multiclass", "multilabel", "regression"]
+    )
+    p.add_argument(
+        "--arch", default="cnn", choices=["cnn", "cnn_gru"], help="pysster-style CNN or Saluki-style CNN+GRU"
+    )
+    p.add_argument("--fold", action="store_true", help="add RNA secondary structure (ViennaRNA MFE, cached)")
+    p.add_argument("--trials", type=int, default=0, help="Optuna trials (0: train the defaults once)")
+    p.add_argument(
+        "--name", default=None, help="register under this name; alias champion when it beats the current"
+    )
+    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (early stopping on validation)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out-dir", default=None, help="also write bundle/summary.json here")
+    p.add_argument("--alphabet", default="auto", help="auto|DNA|RNA|protein|LETTERS")
+    p.add_argument("--length", type=int, default=None, help="model input length (default: longest sequence)")
+    p.add_argument("--policy", default=None, help="pad/crop policy, e.g. pad=right,crop=error")
+    p.add_argument("--params", default=None, help="JSON object of fixed network/training parameters")
+    p.add_argument("--search-space", default=None, help="Optuna search-space YAML")
+    p.add_argument(
+        "--storage", default=None, help="Optuna storage URL (sqlite:///optuna.db, postgresql+psycopg2://...)"
+    )
+    p.add_argument("--study-name", default=None, help="Optuna study name (workers sharing a study)")
+    p.add_argument("--cache-dir", default=None, help="folding cache (default ~/.cache/dynamotif/fold)")
+    p.add_argument("--experiment", default=None, help="MLflow experiment (default dynamotif-sequence)")
+    return p
+
+
+class _ArgError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _ArgError(message)
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("sequence")
-    def sequence(
-        data: list[str] = typer.Option(
-            ...,
-            "--data",
-            help="FASTA per class (NAME=FILE or FILE; with two files "
-            "the FIRST is the positive class), one multi-label FASTA, or table(s).",
-        ),
-        test: list[str] = typer.Option(
-            None,
-            "--test",
-            help="Test file(s), same layout as --data; without it a seeded 80/10/10 split is made.",
-        ),
-        target: list[str] = typer.Option(None, "--target", help="Target column(s) of a table."),
-        task: str = typer.Option("auto", "--task", help="auto|binary|multiclass|multilabel|regression"),
-        arch: str = typer.Option("cnn", "--arch", help="cnn (pysster-style) | cnn_gru (Saluki-style)"),
-        fold: bool = typer.Option(False, "--fold", help="Add RNA secondary structure (ViennaRNA, cached)."),
-        trials: int = typer.Option(0, "--trials", help="Optuna trials (0 = train the defaults once)."),
-        name: str = typer.Option(
-            None,
-            "--name",
-            help="Register the model under this name (alias champion when it beats the current one).",
-        ),
-        epochs: int = typer.Option(None, "--epochs", help="Maximum epochs (early stopping on validation)."),
-        seed: int = typer.Option(0, "--seed"),
-        out_dir: Path = typer.Option(None, "--out-dir", help="Also write bundle/summary here."),
-        alphabet: str = typer.Option("auto", "--alphabet", help="auto|DNA|RNA|protein|LETTERS"),
-        length: int = typer.Option(None, "--length", help="Model input length (default: longest sequence)."),
-        policy: str = typer.Option(None, "--policy", help="Pad/crop policy, e.g. pad=right,crop=error."),
-        search_space: Path = typer.Option(None, "--search-space", help="Optuna search-space YAML."),
-        storage: str = typer.Option(
-            None,
-            "--storage",
-            help="Optuna storage URL (sqlite:///optuna.db, postgresql+psycopg2://...); default in memory.",
-        ),
-        study_name: str = typer.Option(None, "--study-name", help="Optuna study name (to share a study)."),
-        cache_dir: str = typer.Option(
-            None, "--cache-dir", help="Folding cache (default ~/.cache/dynamotif/fold)."
-        ),
-        experiment: str = typer.Option(None, "--experiment", help="MLflow experiment."),
-    ) -> None:
-        """Train a CNN / CNN+GRU on sequences (± structure), tune with Optuna, log to MLflow."""
+    @app.command(
+        "sequence",
+        help=_DESCRIPTION + " Run `dynamotif sequence --help` for the options.",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+        add_help_option=False,
+    )
+    def sequence(ctx: typer.Context) -> None:
         import json
         import logging
         import os
 
+        from components.common.errors import InputError
+
+        parser = build_parser()
+        parser.__class__ = _Parser
+        if any(a in ("-h", "--help") for a in ctx.args):
+            typer.echo(parser.format_help())
+            return
+        try:
+            args = parser.parse_args(ctx.args)
+        except _ArgError as exc:
+            raise InputError(f"dynamotif sequence: {exc}") from None
+        try:
+            params = json.loads(args.params) if args.params else None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--params is not valid JSON: {exc.msg}") from None
         if os.environ.get("DYNAMOTIF_VERBOSE") != "1":
             for lg in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
                 logging.getLogger(lg).setLevel(logging.CRITICAL)
         from flows.sequence import sequence_flow
 
         summary = sequence_flow(
-            data=list(data),
-            test=list(test or []) or None,
-            target=list(target or []),
-            task_type=task,
-            arch=arch,
-            fold=fold,
-            trials=trials,
-            name=name,
-            epochs=epochs,
-            seed=seed,
-            out_dir=None if out_dir is None else str(out_dir),
-            alphabet=alphabet,
-            length=length,
-            policy=policy,
-            search_space=None if search_space is None else str(search_space),
-            storage=storage,
-            study_name=study_name,
-            cache_dir=cache_dir,
-            experiment=experiment,
+            data=list(args.data),
+            test=args.test,
+            target=list(args.target),
+            task_type=args.task,
+            arch=args.arch,
+            fold=args.fold,
+            trials=args.trials,
+            name=args.name,
+            epochs=args.epochs,
+            seed=args.seed,
+            out_dir=args.out_dir,
+            alphabet=args.alphabet,
+            length=args.length,
+            policy=args.policy,
+            params=params,
+            search_space=args.search_space,
+            storage=args.storage,
+            study_name=args.study_name,
+            cache_dir=args.cache_dir,
+            experiment=args.experiment,
             progress=True,
         )
         brief = {k: summary.get(k) for k in ("run_id", "model_uri", "test_metrics", "registered", "seconds")}

@@ -1,0 +1,78 @@
+"""Integration: the sequence flow against a real MLflow server; CLI error paths; serving."""
+
+import mlflow
+import pytest
+
+from flows.cli import main
+from tests.conftest import post_json
+from tests.seqmodels.toy import binary_fastas
+
+pytestmark = pytest.mark.integration
+
+GOOD = {
+    "lr": 1e-2,
+    "kernel_num": 16,
+    "kernel_len": 7,
+    "conv_num": 1,
+    "pool_size": 2,
+    "neuron_num": 16,
+    "dropout_conv": 0.0,
+    "dropout_dense": 0.1,
+    "batch_size": 32,
+    "weight_decay": 1e-3,
+}
+BAD = {**GOOD, "lr": 1e-7}
+
+
+def _runs(experiment: str):
+    return mlflow.search_runs(experiment_names=[experiment], output_format="list")
+
+
+def test_invalid_input_one_line_exit_2_and_run_failed(prefect_harness, mlflow_env, tmp_path, capsys):
+    pos, _ = binary_fastas(tmp_path, n=10)
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">ok\nACGUACGU\n>broken\nACGUJCGU\n")
+    rc = main(["sequence", "--data", str(pos), str(bad), "--experiment", "seq-errors"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert err.splitlines() == [err.splitlines()[-1]] and "invalid character 'J' at position 5" in err
+    assert "bad.fa" in err and "broken" in err
+    runs = _runs("seq-errors")
+    assert runs and all(r.info.status == "FAILED" for r in runs)
+
+
+def test_two_trial_study_nested_runs_pruned_registered_and_served(mlflow_env, tmp_path, serve_model):
+    from flows.sequence import run_sequence
+
+    pos, neg = binary_fastas(tmp_path, n=100)
+    summary = run_sequence(
+        [f"bound={pos}", str(neg)],
+        trials=2,
+        epochs=6,
+        name="seq-test",
+        experiment="seq-study",
+        initial_configs=[GOOD, BAD],
+        out_dir=tmp_path / "out",
+    )
+    assert [t["state"] for t in summary["trials"]] == ["COMPLETE", "PRUNED"]
+    parent = mlflow.get_run(summary["run_id"])
+    assert parent.info.status == "FINISHED" and parent.data.metrics["test_roc_auc"] > 0.8
+    children = mlflow.search_runs(
+        experiment_names=["seq-study"],
+        output_format="list",
+        filter_string=f"tags.mlflow.parentRunId = '{summary['run_id']}'",
+    )
+    states = sorted((c.info.run_name, c.info.status) for c in children)
+    assert states == [("trial-0", "FINISHED"), ("trial-1", "KILLED")]
+    client = mlflow.MlflowClient()
+    mv = client.get_model_version_by_alias("seq-test", "champion")
+    assert mv.version == summary["registered"]["version"] and summary["registered"]["promoted"]
+    # pyfunc on raw sequences, then a real served request
+    model = mlflow.pyfunc.load_model("models:/seq-test@champion")
+    out = model.predict({"sequence": ["UGUAAAUA" * 5, "GC" * 20]})
+    assert list(out.columns) == ["prediction"] and out["prediction"][0] > out["prediction"][1]
+    url = serve_model("models:/seq-test@champion", env={"MLFLOW_TRACKING_URI": mlflow_env})
+    status, body = post_json(url + "/invocations", {"dataframe_records": [{"sequence": "UGUAAAUA" * 5}]})
+    assert status == 200 and 0 <= body["predictions"][0]["prediction"] <= 1
+    status, body = post_json(url + "/invocations", {"dataframe_records": [{"sequence": "UGUAAAUA" * 6}]})
+    assert status == 400 and "longer than the model input" in str(body)
