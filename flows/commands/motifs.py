@@ -1,0 +1,50 @@
+"""``dynamotif motifs``: interpret a registered sequence model (kernel motifs, Tomtom, interactions)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("motifs")
+    def motifs(
+        model: str = typer.Option(
+            ..., "--model", help="models:/NAME@champion, models:/NAME/3, runs:/..., or a local bundle folder."
+        ),
+        data: list[Path] = typer.Option(
+            ..., "--data", help="FASTA file(s) (NAME=FILE per class) or tables of sequences to interpret."
+        ),
+        motif_db: str | None = typer.Option(
+            None, "--motif-db", help="MEME file, 'attract' (RNA, bundled) or 'jaspar' (DNA, needs pyjaspar)."
+        ),
+        out_dir: Path = typer.Option(Path("motifs_out"), "--out-dir", help="Output folder."),
+        attribution: str = typer.Option("ig", "--attribution", help="ig | ism | none."),
+        modisco: bool = typer.Option(
+            False, "--modisco/--no-modisco", help="Run TF-MoDISco on the attributions."
+        ),
+        no_log: bool = typer.Option(
+            False, "--no-log", help="Do not log the outputs to the model's MLflow run."
+        ),
+        seed: int = typer.Option(0, "--seed"),
+    ) -> None:
+        """Motifs of a sequence model: motifs.meme, tomtom.tsv, plots and report.html in --out-dir."""
+        from flows.motifs import run_motifs
+
+        res = run_motifs(
+            model,
+            [str(d) for d in data],
+            out_dir=out_dir,
+            motif_db=motif_db,
+            log=not no_log,
+            attribution=attribution,
+            modisco=modisco,
+            seed=seed,
+        )
+        m = res["metrics"]
+        where = f"; logged to run {res['run_id']}" if res.get("run_id") else ""
+        typer.echo(
+            f"{m['n_kernels']} kernel motifs ({m['n_significant_tomtom_kernels']} with a Tomtom match q<0.05), "
+            f"{m['n_pairs_tested']} pairs tested ({m['n_synergistic']} synergistic); report: {res['report']}{where}"
+        )
