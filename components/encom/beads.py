@@ -15,6 +15,7 @@ Labels are NRGTEN's: ``RES.BEAD|resnum[icode]|chain|running_residue_index``.
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 
 import numpy as np
@@ -215,13 +216,16 @@ def build_beads(
         cutoff = float(transfer["max_distance"])
         near = cKDTree(coords[moving]).query_ball_tree(cKDTree(coords[partner]), cutoff + 1e-6)
         taken: set[int] = set()
+        res_moving = resi[moving].tolist()
+        res_partner = resi[partner].tolist()
         for a, cands in enumerate(near):  # moving atoms are in residue order
-            i_res = int(resi[moving[a]])
-            for b in sorted(cands, key=lambda b: resi[partner[b]]):
-                j_res = int(resi[partner[b]])
+            i_res = res_moving[a]
+            for b in sorted(cands, key=res_partner.__getitem__):
+                j_res = res_partner[b]
                 if j_res == i_res or j_res in taken:
                     continue
-                if np.sqrt(np.sum((coords[moving[a]] - coords[partner[b]]) ** 2)) <= cutoff:
+                d = coords[moving[a]] - coords[partner[b]]
+                if math.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]) <= cutoff:
                     owner[moving[a]] = j_res
                     slot[moving[a]] = target_slot
                     taken.add(j_res)
@@ -276,15 +280,16 @@ def build_beads(
         uniq_types[u] = int(class_tabs[res_class[rn]]["atomtypes"][rn].get(an, 0))
     atom_type = uniq_types[inv_pairs]
 
-    labels = []
-    for b, kk in enumerate(bead_keys.tolist()):
-        k = int(center_atom[b])
-        tab = class_tabs[bead_class[b]]
-        chain = atoms.chain_id[k] or " "
-        labels.append(
-            f"{res_names[k]}.{tab['beads'][kk % _MAX_SLOTS]['name']}|{atoms.res_id[k]}{atoms.ins_code[k]}"
-            f"|{chain}|{res_of_key[kk] + 1}"
-        )
+    chain_l = atoms.chain_id[center_atom].tolist()
+    resid_l = atoms.res_id[center_atom].tolist()
+    icode_l = atoms.ins_code[center_atom].tolist()
+    rname_l = res_names[center_atom].tolist()
+    bead_names = [[bd["name"] for bd in tab["beads"]] for tab in class_tabs]
+    labels = [
+        f"{rname_l[b]}.{bead_names[bead_class[b]][kk % _MAX_SLOTS]}|{resid_l[b]}{icode_l[b]}"
+        f"|{chain_l[b] or ' '}|{res_of_key[kk] + 1}"
+        for b, kk in enumerate(bead_keys.tolist())
+    ]
     return BeadModel(
         labels=labels,
         centers=coords[center_atom],

@@ -182,8 +182,9 @@ def compute_signatures(
                 f"{_name(structure) or 'structure'}: the Hessian has {int(np.sum(vals[6:] <= 0))} non-positive "
                 "eigenvalue(s) beyond the 6 trivial modes; signatures would be NaN",
             )
-        entropic = entropic_signature(vals, weights, beta_arr)
-        vib = mode_entropy(vals, beta_arr).sum(axis=1)
+        ent = mode_entropy(vals, beta_arr)
+        entropic = entropic_signature(weights, ent)
+        vib = ent.sum(axis=1)
         bfac = msf_bfactors(vals, weights) if msf else None
     t4 = time.perf_counter()
     timings.update(beads=t1 - t0, eigh=t3 - t2, signature=t4 - t3)

@@ -19,7 +19,7 @@ from components.encom.beads import BeadModel
 from components.encom.params import EncomParams, interaction_matrix
 from components.encom.topology import Topology
 
-__all__ = ["surface_complementarity", "build_hessian", "pair_hessian", "angle_hessian", "dihedral_hessian"]
+__all__ = ["surface_complementarity", "build_hessian", "pair_hessian", "angle_terms", "dihedral_terms"]
 
 
 def surface_complementarity(
@@ -38,40 +38,47 @@ def surface_complementarity(
     return bij
 
 
-def pair_hessian(centers: np.ndarray, const: np.ndarray, out: np.ndarray) -> None:
-    """Add the central-force blocks const_ij D_ij D_ij^T (D = x_j - x_i) to ``out`` (3N, 3N) in place.
+def pair_hessian(centers: np.ndarray, const: np.ndarray) -> np.ndarray:
+    """Central-force Hessian: blocks -const_ij D_ij D_ij^T off the diagonal (D = x_j - x_i), row sums on it.
 
-    ``const`` is a symmetric (N, N) matrix with a zero diagonal.
+    ``const`` is a symmetric (N, N) matrix with a zero diagonal. Returns the (3N, 3N) matrix, exactly
+    symmetric (the coordinate products are formed before the constants are applied). Filling the six
+    (a, b) component planes is faster here than forming all (N, N, 3, 3) blocks at once.
     """
     n = len(centers)
-    view = out.reshape(n, 3, n, 3)
+    hess = np.zeros((3 * n, 3 * n))
+    view = hess.reshape(n, 3, n, 3)
+    idx = np.arange(n)
     diff = [centers[None, :, a] - centers[:, None, a] for a in range(3)]
     for a in range(3):
         for b in range(a, 3):
-            block = const * diff[a] * diff[b]
-            view[:, a, :, b] -= block
+            block = const * (diff[a] * diff[b])
             row = block.sum(axis=1)
-            view[np.arange(n), a, np.arange(n), b] += row
+            view[:, a, :, b] = -block
+            view[idx, a, idx, b] += row
             if b != a:
-                view[:, b, :, a] -= block
-                view[np.arange(n), b, np.arange(n), a] += row
+                view[:, b, :, a] = -block
+                view[idx, b, idx, a] += row
+    return hess
 
 
-def _scatter_outer(out: np.ndarray, idx: np.ndarray, grad: np.ndarray, const: np.ndarray) -> None:
-    """out[3*idx_a + x, 3*idx_b + y] += const * grad[a, x] * grad[b, y] for every term (vectorized)."""
+def _outer_terms(
+    idx: np.ndarray, grad: np.ndarray, const: np.ndarray, dim: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat (3N x 3N) indices and values of const * grad_a grad_b^T for every term (a, b over its beads)."""
     n_terms, n_pts = idx.shape
-    dim = out.shape[0]
     coord = (3 * idx[:, :, None] + np.arange(3)).reshape(n_terms, 3 * n_pts)
     g = grad.reshape(n_terms, 3 * n_pts)
     vals = const[:, None, None] * (g[:, :, None] * g[:, None, :])  # exactly symmetric
     flat = coord[:, :, None] * dim + coord[:, None, :]
-    out += np.bincount(flat.ravel(), weights=vals.ravel(), minlength=dim * dim).reshape(dim, dim)
+    return flat.ravel(), vals.ravel()
 
 
-def angle_hessian(centers: np.ndarray, angles: np.ndarray, ktheta: float, out: np.ndarray) -> None:
-    """V2 for angles (i, j, k) with G = cos of the angle at j; adds into ``out``."""
+def angle_terms(centers: np.ndarray, angles: np.ndarray, ktheta: float) -> tuple[np.ndarray, np.ndarray]:
+    """V2 for angles (i, j, k), G = cos of the angle at j: flat (3N x 3N) indices and values to add."""
+    dim = 3 * len(centers)
     if len(angles) == 0:
-        return
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     xi, xj, xk = (centers[angles[:, c]] for c in range(3))
     p, q = xi - xj, xk - xj
     np_, nq = np.linalg.norm(p, axis=1), np.linalg.norm(q, axis=1)
@@ -79,13 +86,14 @@ def angle_hessian(centers: np.ndarray, angles: np.ndarray, ktheta: float, out: n
     dp = q / (np_ * nq)[:, None] - (g / np_**2)[:, None] * p
     dq = p / (np_ * nq)[:, None] - (g / nq**2)[:, None] * q
     grad = np.stack([dp, -(dp + dq), dq], axis=1)
-    _scatter_outer(out, angles, grad, 2.0 * ktheta / (1.0 - g**2))
+    return _outer_terms(angles, grad, 2.0 * ktheta / (1.0 - g**2), dim)
 
 
-def dihedral_hessian(centers: np.ndarray, dihedrals: np.ndarray, kphi: float, out: np.ndarray) -> None:
-    """V3 for dihedrals (i, j, k, l) with G = cos of the dihedral; adds into ``out``."""
+def dihedral_terms(centers: np.ndarray, dihedrals: np.ndarray, kphi: float) -> tuple[np.ndarray, np.ndarray]:
+    """V3 for dihedrals (i, j, k, l), G = cos of the dihedral: flat (3N x 3N) indices and values to add."""
+    dim = 3 * len(centers)
     if len(dihedrals) == 0:
-        return
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     xi, xj, xk, xl = (centers[dihedrals[:, c]] for c in range(4))
     a, b, c = xj - xi, xk - xj, xl - xk
     v1, v2 = np.cross(a, b), np.cross(b, c)
@@ -97,27 +105,30 @@ def dihedral_hessian(centers: np.ndarray, dihedrals: np.ndarray, kphi: float, ou
     db = np.cross(g1, a) + np.cross(c, g2)
     dc = np.cross(g2, b)
     grad = np.stack([-da, da - db, db - dc, dc], axis=1)
-    _scatter_outer(out, dihedrals, grad, 2.0 * kphi / (1.0 - g**2))
+    return _outer_terms(dihedrals, grad, 2.0 * kphi / (1.0 - g**2), dim)
 
 
 def build_hessian(beads: BeadModel, topo: Topology, bij: np.ndarray, params: EncomParams) -> np.ndarray:
     """Full (3N, 3N) ENCoM Hessian H = V1 + V2 + V3 + V4."""
     n = beads.n_beads
     x = beads.centers
-    hess = np.zeros((3 * n, 3 * n))
     diff = x[None, :, :] - x[:, None, :]
     dist2 = np.einsum("ijk,ijk->ij", diff, diff)
     np.fill_diagonal(dist2, 1.0)
-    const = np.where(
-        topo.long_range, 120.0 * (params.epsilon + bij) / dist2 ** (params.power_dependence / 2), 0.0
-    )
+    power = dist2 * dist2 if params.power_dependence == 4 else dist2 ** (params.power_dependence / 2)
+    const = 120.0 * (params.epsilon + bij) / power
+    const[~topo.long_range] = 0.0
     if len(topo.bonds):
         i, j = topo.bonds[:, 0], topo.bonds[:, 1]
         const[i, j] += 2.0 * params.kr / dist2[i, j]
         const[j, i] = const[i, j]
-    pair_hessian(x, const, hess)
-    angle_hessian(x, topo.angles, params.ktheta, hess)
-    dihedral_hessian(x, topo.dihedrals, params.kphi, hess)
+    hess = pair_hessian(x, const)
+    f2, v2 = angle_terms(x, topo.angles, params.ktheta)
+    f3, v3 = dihedral_terms(x, topo.dihedrals, params.kphi)
+    dim = 3 * n
+    hess += np.bincount(
+        np.concatenate([f2, f3]), weights=np.concatenate([v2, v3]), minlength=dim * dim
+    ).reshape(dim, dim)
     if not np.all(np.isfinite(hess)):
         raise DynamotifError(
             "the ENCoM Hessian has non-finite entries (coincident beads or a straight angle/dihedral)"

@@ -70,10 +70,12 @@ def mode_entropy(eigenvalues: np.ndarray, betas: np.ndarray) -> np.ndarray:
         return x / (np.float_power(np.e, x) - 1) - np.log(1 - np.float_power(np.e, -x))
 
 
-def entropic_signature(eigenvalues: np.ndarray, weights: np.ndarray, betas: np.ndarray) -> np.ndarray:
-    """Entropic (Boltzmann) signature for every beta at once, shape (n_beta, N)."""
-    ent = mode_entropy(eigenvalues, betas)
-    return 1000.0 * ent @ weights[:, N_TRIVIAL_MODES:].T
+def entropic_signature(weights: np.ndarray, mode_entropies: np.ndarray) -> np.ndarray:
+    """Entropic (Boltzmann) signature for every beta at once, shape (n_beta, N).
+
+    ``weights`` from :func:`normal_modes`, ``mode_entropies`` from :func:`mode_entropy`.
+    """
+    return 1000.0 * mode_entropies @ weights[:, N_TRIVIAL_MODES:].T
 
 
 def msf_bfactors(eigenvalues: np.ndarray, weights: np.ndarray) -> np.ndarray:
