@@ -115,3 +115,14 @@ def test_place_atom_inverts_internal_coordinates():
     ang = float(np.arccos(np.dot(p[3] - p[2], p[1] - p[2]) / bond / np.linalg.norm(p[1] - p[2])))
     phi = float(dihedral(p[3], p[2], p[1], p[0]))
     np.testing.assert_allclose(place_atom(p[2], p[1], p[0], bond, ang, phi), p[3], atol=1e-9)
+
+
+def test_neighbouring_mutations_are_placed_together():
+    mutator = Mutator(load_structure(shared("nrgten_test_structures", "test_medium.pdb")))
+    (v,), bad = mutator.validate(["Y95W;Q94F"])
+    assert not bad and v.name == "Q94F_Y95W"
+    arr = mutator.build(v.mutations)
+    for mu in v.mutations:
+        c = check_side_chain(arr, mu)
+        assert c.max_bond_deviation <= 0.05 and c.min_distance >= 2.2, str(mu)
+    assert arr[arr.res_id == 94].res_name[0] == "PHE" and arr[arr.res_id == 95].res_name[0] == "TRP"
