@@ -95,10 +95,12 @@ def register(app: typer.Typer) -> None:
             params = json.loads(args.params) if args.params else None
         except json.JSONDecodeError as exc:
             raise InputError(f"--params is not valid JSON: {exc.msg}") from None
+        from flows.sequence import sequence_flow  # imports prefect, which configures its loggers
+
         if os.environ.get("DYNAMOTIF_VERBOSE") != "1":
-            for lg in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
+            for lg in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.engine"):
                 logging.getLogger(lg).setLevel(logging.CRITICAL)
-        from flows.sequence import sequence_flow
+            logging.getLogger("mlflow").setLevel(logging.WARNING)
 
         summary = sequence_flow(
             data=list(args.data),
