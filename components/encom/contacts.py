@@ -23,6 +23,7 @@ This module is an independent re-implementation that reproduces the program's ou
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -173,23 +174,21 @@ def vcontacts_radii(
     res = [str(r) for r in res_names]
     if len(res) != len(names):
         raise ValueError(f"vcontacts_radii: {len(names)} atom_names but {len(res)} res_names")
-    table = {k: float(np.float32(v)) for k, v in VCONTACTS_RADII.items()}
-    table["UNSET"] = 0.0  # never assigned in Vcontacts: its fresh heap memory reads 0.0
-    out = np.empty(len(names), dtype=np.float64)
-    for k, (name, rn) in enumerate(zip(names, res, strict=True)):
-        field = _name_field(name)
-        out[k] = table[_radius_type(field, rn.strip().rjust(3)[:3])]
-    return out
+    return np.array([_radius(name, rn) for name, rn in zip(names, res, strict=True)], dtype=np.float64)
+
+
+_RADIUS_F32 = {k: float(np.float32(v)) for k, v in VCONTACTS_RADII.items()}
+_RADIUS_F32["UNSET"] = 0.0  # never assigned in Vcontacts: its fresh heap memory reads 0.0
+
+
+@functools.lru_cache(maxsize=4096)
+def _radius(atom_name: str, res_name: str) -> float:
+    return _RADIUS_F32[_radius_type(_name_field(atom_name), res_name.strip().rjust(3)[:3])]
 
 
 # ----------------------------------------------------------------------------------------------------
 # geometry kernels (ports of the Vcontacts routines; float32 where the C code computes in float)
 # ----------------------------------------------------------------------------------------------------
-
-
-@njit(cache=True, error_model="numpy")
-def _f32(x):
-    return np.float32(x)
 
 
 @njit(cache=True, error_model="numpy")
@@ -231,7 +230,7 @@ def _solve_2xs(e0, e1, rado, pt0, pt1):
     a0 = -(e0[3] * cof00 + e1[3] * cof10) / det
     a1 = -(e0[3] * cof01 + e1[3] * cof11) / det
     a2 = -(e0[3] * cof02 + e1[3] * cof12) / det
-    rr = np.float64(_f32(np.float64(rado) * np.float64(rado)))  # float*float in C
+    rr = np.float64(np.float32(np.float64(rado) * np.float64(rado)))  # float*float in C
     t = (rr - a0 * a0 - a1 * a1 - a2 * a2) / det
     if t < 0:
         return -1
@@ -328,6 +327,34 @@ def _add_vedge(ev, e_start, e_end, e_pl, e_sp, en, ai, p0, p1, testp, pxi, start
 
 
 @njit(cache=True, error_model="numpy")
+def _closest_plane(ai, lo, hi, pa, pb, oldpc, s0, s1, s2, v0, v1, v2, vtmin, pc):
+    """Nearest plane crossed by the ray s + t v (t > 0), as Vcontacts' edge walk finds it.
+
+    Same arithmetic as the C loop ``vt = -(A.s + D) / (A.v); if (vt < vtmin && vt > 0)``, but the
+    division is skipped when the sign or a conservative magnitude bound already rules the plane out,
+    which cannot change the outcome (the quotient is rounded monotonically).
+    """
+    for cai in range(lo, hi):
+        if cai != pa and cai != pb and cai != oldpc:
+            vtdiv = ai[cai, 0] * v0 + ai[cai, 1] * v1 + ai[cai, 2] * v2
+            if vtdiv != 0.0:
+                num = ai[cai, 0] * s0 + ai[cai, 1] * s1 + ai[cai, 2] * s2 + ai[cai, 3]
+                if vtdiv > 0.0:
+                    if not num < 0.0:
+                        continue
+                elif not num > 0.0:
+                    continue
+                avd = abs(vtdiv)
+                if avd > 1e-200 and abs(num) > vtmin * avd * (1.0 + 1e-9):
+                    continue
+                vt = -num / vtdiv
+                if vt < vtmin and vt > 0:
+                    vtmin = vt
+                    pc = cai
+    return vtmin, pc
+
+
+@njit(cache=True, error_model="numpy")
 def _glibc_rand(state):
     """glibc ``rand()`` (TYPE_3 additive feedback), state = [int32 r[34+...], position]."""
     last = state.shape[0] - 1
@@ -365,14 +392,13 @@ def _perturb(x, state):
     v = (2 * r - 2147483647) & 0xFFFFFFFF
     if v >= 2147483648:
         v -= 4294967296
-    return _f32(np.float64(x) + 0.005 * np.float64(_f32(v)) / np.float64(_f32(2147483647)))
+    return np.float32(np.float64(x) + 0.005 * np.float64(np.float32(v)) / np.float64(np.float32(2147483647)))
 
 
 @njit(cache=True, error_model="numpy")
-def _vcontacts_kernel(coords, radii, rw):  # noqa: C901 - faithful port of one long C routine
-    n = coords.shape[0]
-    cx = coords.copy()  # float32, may be perturbed temporarily (failsafe)
-
+def _grid(cx):
+    """Vcontacts' ``index_protein``: 7 A boxes and the processing order (atoms sorted by box)."""
+    n = cx.shape[0]
     # ---------------- index_protein: 7 A grid, processing order ----------------
     gmin = np.empty(3, dtype=np.float32)
     gmax = np.empty(3, dtype=np.float32)
@@ -387,10 +413,10 @@ def _vcontacts_kernel(coords, radii, rw):  # noqa: C901 - faithful port of one l
                 gmax[x] = cx[a, x]
     maxwidth = np.float32(0.0)
     for x in range(3):
-        w = _f32(np.float64(gmax[x]) - np.float64(gmin[x]))
+        w = np.float32(np.float64(gmax[x]) - np.float64(gmin[x]))
         if w > maxwidth:
             maxwidth = w
-    dim = int(_f32(np.float64(maxwidth) / np.float64(_CELLSIZE))) + 1
+    dim = int(np.float32(np.float64(maxwidth) / np.float64(_CELLSIZE))) + 1
     nbox = dim * dim * dim
     boxnum = np.empty(n, dtype=np.int64)
     nument = np.zeros(nbox, dtype=np.int64)
@@ -398,7 +424,9 @@ def _vcontacts_kernel(coords, radii, rw):  # noqa: C901 - faithful port of one l
         b = 0
         for x in range(3):
             q = int(
-                _f32(np.float64(_f32(np.float64(cx[a, x]) - np.float64(gmin[x]))) / np.float64(_CELLSIZE))
+                np.float32(
+                    np.float64(np.float32(np.float64(cx[a, x]) - np.float64(gmin[x]))) / np.float64(_CELLSIZE)
+                )
             )
             b = b * dim + q
         boxnum[a] = b
@@ -414,23 +442,640 @@ def _vcontacts_kernel(coords, radii, rw):  # noqa: C901 - faithful port of one l
         b = boxnum[a]
         pdblist[first[b] + fill[b]] = a
         fill[b] += 1
+    return dim, nbox, boxnum, nument, first, pdblist
+
+
+@njit(cache=True, error_model="numpy")
+def _neighbours(
+    a0,
+    rado64,
+    rw,
+    cx,
+    radii,
+    dim,
+    nbox,
+    boxnum,
+    nument,
+    first,
+    pdblist,
+    done,
+    pend_head,
+    pend_atom,
+    pend_next,
+    c_idx,
+    c_dist,
+):
+    """``get_contlist4``: atoms within r_i + r_j + 2 r_w, skipping processed atoms without a recorded contact."""
+    # ---------------- get_contlist4 ----------------
+    r = pend_head[a0]
+    while r != -1:
+        done[pend_atom[r]] = 2
+        r = pend_next[r]
+    nc = 0
+    bz = boxnum[a0]
+    for i in range(27):
+        b = bz + dim * dim * ((i // 9) - 1) + dim * (((i // 3) % 3) - 1) + (i % 3) - 1
+        if b < 0 or b >= nbox:
+            continue
+        for bai in range(nument[b]):
+            j = pdblist[first[b] + bai]
+            if done[j] == 1:
+                continue
+            d0 = np.float32(np.float64(cx[a0, 0]) - np.float64(cx[j, 0]))
+            d1 = np.float32(np.float64(cx[a0, 1]) - np.float64(cx[j, 1]))
+            d2 = np.float32(np.float64(cx[a0, 2]) - np.float64(cx[j, 2]))
+            sq = np.float32(
+                np.float64(
+                    np.float32(
+                        np.float64(np.float32(np.float64(d0) * np.float64(d0)))
+                        + np.float64(np.float32(np.float64(d1) * np.float64(d1)))
+                    )
+                )
+                + np.float64(np.float32(np.float64(d2) * np.float64(d2)))
+            )
+            sqd = np.float64(sq)
+            near = np.float64(np.float32(rado64 + np.float64(radii[j]))) + rw
+            if sqd < near * near and sqd != 0.0:
+                if nc >= _MAXC - 4:
+                    raise ValueError("more contacts than the Vcontacts buffers allow")
+                c_idx[nc] = j
+                c_dist[nc] = np.sqrt(sqd)
+                nc += 1
+    r = pend_head[a0]
+    while r != -1:
+        done[pend_atom[r]] = 1
+        r = pend_next[r]
+    return nc
+
+
+@njit(cache=True, error_model="numpy")
+def _start_polyhedron(
+    a0,
+    nc,
+    rado64,
+    rw,
+    cx,
+    radii,
+    c_idx,
+    c_dist,
+    ai,
+    cdist,
+    cindex,
+    flag,
+    seed,
+    vecta,
+    tmp,
+    pxi,
+    pdist,
+    pplane,
+    ev,
+    e_start,
+    e_end,
+    e_pl,
+    e_sp,
+):
+    """Radical planes of all neighbours, the 4 bounding planes, and the first vertex with its 3 edges."""
+    for cai in range(nc):
+        j = c_idx[cai]
+        ad = c_dist[cai]
+        rr = rado64 - rw
+        rj2 = np.float64(np.float32(np.float64(radii[j]) * np.float64(radii[j])))
+        planedist = (ad * ad + rr * rr - rj2) / (2 * ad)
+        ai[cai, 0] = np.float64(np.float32(np.float64(cx[j, 0]) - np.float64(cx[a0, 0]))) / ad
+        ai[cai, 1] = np.float64(np.float32(np.float64(cx[j, 1]) - np.float64(cx[a0, 1]))) / ad
+        ai[cai, 2] = np.float64(np.float32(np.float64(cx[j, 2]) - np.float64(cx[a0, 2]))) / ad
+        ai[cai, 3] = -planedist
+        cdist[cai] = abs(planedist)
+        cindex[cai] = j
+        flag[cai] = _FLAG_X
+    ai[nc, 0] = 0.707
+    ai[nc, 1] = 1.0
+    ai[nc, 2] = 0.0
+    ai[nc, 3] = -10.0
+    ai[nc + 1, 0] = 0.707
+    ai[nc + 1, 1] = -1.0
+    ai[nc + 1, 2] = 0.0
+    ai[nc + 1, 3] = -10.0
+    ai[nc + 2, 0] = -0.707
+    ai[nc + 2, 1] = 0.0
+    ai[nc + 2, 2] = 1.0
+    ai[nc + 2, 3] = -10.0
+    ai[nc + 3, 0] = -0.707
+    ai[nc + 3, 1] = 0.0
+    ai[nc + 3, 2] = -1.0
+    ai[nc + 3, 3] = -10.0
+
+    # ---- get_firstvert ----
+    pa = np.int64(-1)
+    pb = np.int64(-1)
+    pc = np.int64(-1)
+    sdi = a0 * 3
+    if seed[sdi] != -1:
+        for cai in range(nc):
+            if cindex[cai] == seed[sdi]:
+                pa = cai
+            elif cindex[cai] == seed[sdi + 1]:
+                pb = cai
+            elif cindex[cai] == seed[sdi + 2]:
+                pc = cai
+    if not (pa != -1 and pb != -1 and pc != -1):
+        mind = 9.9e9
+        for cai in range(nc):
+            if cdist[cai] < mind:
+                mind = cdist[cai]
+                pa = cai
+        mind = 9.9e9
+        pta0 = 0.0
+        pta1 = 0.0
+        pta2 = 0.0
+        for cai in range(nc + 4):
+            if cai != pa:
+                vecta[0] = ai[pa, 1] * ai[cai, 2] - ai[pa, 2] * ai[cai, 1]
+                vecta[1] = ai[pa, 2] * ai[cai, 0] - ai[pa, 0] * ai[cai, 2]
+                vecta[2] = ai[pa, 0] * ai[cai, 1] - ai[pa, 1] * ai[cai, 0]
+                vecta[3] = 0.0
+                if _solve_3x3(ai[pa], ai[cai], vecta, tmp) != -1:
+                    ptd = np.sqrt(tmp[0] * tmp[0] + tmp[1] * tmp[1] + tmp[2] * tmp[2])
+                    if ptd < mind:
+                        pb = cai
+                        mind = ptd
+                        pta0 = tmp[0]
+                        pta1 = tmp[1]
+                        pta2 = tmp[2]
+        vecta[0] = ai[pa, 1] * ai[pb, 2] - ai[pa, 2] * ai[pb, 1]
+        vecta[1] = ai[pa, 2] * ai[pb, 0] - ai[pa, 0] * ai[pb, 2]
+        vecta[2] = ai[pa, 0] * ai[pb, 1] - ai[pa, 1] * ai[pb, 0]
+        vtmin = 9.9e9
+        for cai in range(nc + 4):
+            if cai != pa and cai != pb:
+                vtdiv = ai[cai, 0] * vecta[0] + ai[cai, 1] * vecta[1] + ai[cai, 2] * vecta[2]
+                if vtdiv != 0.0:
+                    vt = -(ai[cai, 0] * pta0 + ai[cai, 1] * pta1 + ai[cai, 2] * pta2 + ai[cai, 3]) / vtdiv
+                    if abs(vt) < vtmin:
+                        vtmin = abs(vt)
+                        pc = cai
+    tmp[0] = 0.0
+    tmp[1] = 0.0
+    tmp[2] = 0.0
+    _solve_3x3(ai[pa], ai[pb], ai[pc], tmp)
+    _add_vertex(pxi, pdist, pplane, np.int64(0), tmp[0], tmp[1], tmp[2], pa, pb, pc)
+    flag[pa] = _FLAG_Y
+    flag[pb] = _FLAG_Y
+    flag[pc] = _FLAG_Y
+    _add_vedge(ev, e_start, e_end, e_pl, e_sp, np.int64(0), ai, pa, pb, pc, pxi, np.int64(0))
+    _add_vedge(ev, e_start, e_end, e_pl, e_sp, np.int64(1), ai, pb, pc, pa, pxi, np.int64(0))
+    _add_vedge(ev, e_start, e_end, e_pl, e_sp, np.int64(2), ai, pc, pa, pb, pxi, np.int64(0))
+
+
+@njit(cache=True, error_model="numpy")
+def _walk(nc, rado_sq32, ai, flag, pxi, pdist, pplane, ev, e_start, e_end, e_pl, e_sp, e_ep):
+    """Edge walk of ``voronoi_poly2``; returns (edgenum, vn), edgenum = -1 when the failsafe must restart."""
+    startedge = np.int64(0)
+    edgenum = np.int64(3)
+    vn = np.int64(1)
+    while True:
+        while e_end[startedge] >= 0 and (edgenum - startedge) > 0:
+            startedge += 1
+        if (edgenum - startedge) <= 0:
+            break
+        vtmin = 9.9e9
+        sp = e_start[startedge]
+        s0 = pxi[sp, 0]
+        s1 = pxi[sp, 1]
+        s2 = pxi[sp, 2]
+        v0 = ev[startedge, 0]
+        v1 = ev[startedge, 1]
+        v2 = ev[startedge, 2]
+        pa = e_pl[startedge, 0]
+        pb = e_pl[startedge, 1]
+        oldpc = e_sp[startedge]
+        pc = np.int64(-1)
+        vtmin, pc = _closest_plane(ai, np.int64(0), nc, pa, pb, oldpc, s0, s1, s2, v0, v1, v2, vtmin, pc)
+        x0 = s0 + vtmin * v0
+        x1 = s1 + vtmin * v1
+        x2 = s2 + vtmin * v2
+        if (x0 * x0 + x1 * x1 + x2 * x2) > rado_sq32:
+            vtmin, pc = _closest_plane(ai, nc, nc + 4, pa, pb, oldpc, s0, s1, s2, v0, v1, v2, vtmin, pc)
+            x0 = s0 + vtmin * v0
+            x1 = s1 + vtmin * v1
+            x2 = s2 + vtmin * v2
+        if pc < 0:
+            raise ValueError("Vcontacts polyhedron walk found no closing plane")
+        _add_vertex(pxi, pdist, pplane, vn, x0, x1, x2, pa, pb, pc)
+        e_end[startedge] = vn
+        e_ep[startedge] = pc
+        flag[pc] = _FLAG_Y
+        # edge (pa, pc)
+        found = False
+        for edgei in range(startedge + 1, edgenum):
+            if (e_pl[edgei, 0] == pa and e_pl[edgei, 1] == pc) or (
+                e_pl[edgei, 0] == pc and e_pl[edgei, 1] == pa
+            ):
+                e_end[edgei] = vn
+                e_ep[edgei] = pb
+                found = True
+                break
+        if not found:
+            _add_vedge(ev, e_start, e_end, e_pl, e_sp, edgenum, ai, pa, pc, pb, pxi, vn)
+            edgenum += 1
+        # edge (pb, pc)
+        found = False
+        for edgei in range(startedge + 1, edgenum):
+            if (e_pl[edgei, 0] == pb and e_pl[edgei, 1] == pc) or (
+                e_pl[edgei, 0] == pc and e_pl[edgei, 1] == pb
+            ):
+                e_end[edgei] = vn
+                e_ep[edgei] = pa
+                found = True
+                break
+        if not found:
+            _add_vedge(ev, e_start, e_end, e_pl, e_sp, edgenum, ai, pb, pc, pa, pxi, vn)
+            edgenum += 1
+            if edgenum >= 200:
+                return -1, vn
+        vn += 1
+    return edgenum, vn
+
+
+@njit(cache=True, error_model="numpy")
+def _arcs(
+    a0,
+    nc,
+    edgenum,
+    vn,
+    rado,
+    ai,
+    flag,
+    cindex,
+    pxi,
+    pdist,
+    pplane,
+    e_start,
+    e_end,
+    e_pl,
+    e_sp,
+    e_ep,
+    e_arc,
+    arc0,
+    arc1,
+    cxi,
+    cdst,
+    seed,
+    recalc,
+):
+    """Arc points where edges leave the sphere, vertex reduction, face centres, engulfing flags, seeds."""
+    rado64 = np.float64(rado)
+    # ---- arcs: vertices outside the sphere, intersections with the sphere ----
+    for edgei in range(edgenum):
+        if rado64 < pdist[e_start[edgei]] or rado64 < pdist[e_end[edgei]]:
+            e_arc[edgei] = 1
+        else:
+            e_arc[edgei] = 0
+    for edgei in range(edgenum):
+        if e_arc[edgei] != 0:
+            p0 = e_pl[edgei, 0]
+            p1 = e_pl[edgei, 1]
+            if _solve_2xs(ai[p0], ai[p1], rado, arc0, arc1) == -1:
+                e_arc[edgei] = 0
+                continue
+            ta = e_sp[edgei]
+            tb = e_ep[edgei]
+            tva = ai[ta, 0] * arc0[0] + ai[ta, 1] * arc0[1] + ai[ta, 2] * arc0[2] + ai[ta, 3]
+            tvb = ai[tb, 0] * arc0[0] + ai[tb, 1] * arc0[1] + ai[tb, 2] * arc0[2] + ai[tb, 3]
+            if tva < 0.0 and tvb < 0.0:
+                _add_vertex(pxi, pdist, pplane, vn, arc0[0], arc0[1], arc0[2], p0, p1, np.int64(-1))
+                pdist[vn] = rado64
+                vn += 1
+            tva = ai[ta, 0] * arc1[0] + ai[ta, 1] * arc1[1] + ai[ta, 2] * arc1[2] + ai[ta, 3]
+            tvb = ai[tb, 0] * arc1[0] + ai[tb, 1] * arc1[1] + ai[tb, 2] * arc1[2] + ai[tb, 3]
+            if tva < 0.0 and tvb < 0.0:
+                _add_vertex(pxi, pdist, pplane, vn, arc1[0], arc1[1], arc1[2], p0, p1, np.int64(-1))
+                pdist[vn] = rado64
+                vn += 1
+    vj = 0
+    for vi in range(vn):
+        if pdist[vi] <= rado64:
+            if vj != vi:
+                pxi[vj, 0] = pxi[vi, 0]
+                pxi[vj, 1] = pxi[vi, 1]
+                pxi[vj, 2] = pxi[vi, 2]
+                pdist[vj] = pdist[vi]
+                pplane[vj, 0] = pplane[vi, 0]
+                pplane[vj, 1] = pplane[vi, 1]
+                pplane[vj, 2] = pplane[vi, 2]
+            vj += 1
+    nv = vj
+    for cai in range(nc):
+        cxi[cai, 0] = -ai[cai, 0] * ai[cai, 3]
+        cxi[cai, 1] = -ai[cai, 1] * ai[cai, 3]
+        cxi[cai, 2] = -ai[cai, 2] * ai[cai, 3]
+        cdst[cai] = abs(ai[cai, 3])
+        if ai[cai, 3] > 0.0:
+            flag[cai] = _FLAG_E
+    if not recalc:
+        # save_seeds
+        for vi in range(nv):
+            if pplane[vi, 2] != -1:
+                q0 = cindex[pplane[vi, 0]]
+                q1 = cindex[pplane[vi, 1]]
+                q2 = cindex[pplane[vi, 2]]
+                if seed[3 * q0] == -1:
+                    seed[3 * q0] = a0
+                    seed[3 * q0 + 1] = q1
+                    seed[3 * q0 + 2] = q2
+                if seed[3 * q1] == -1:
+                    seed[3 * q1] = a0
+                    seed[3 * q1 + 1] = q0
+                    seed[3 * q1 + 2] = q2
+                if seed[3 * q2] == -1:
+                    seed[3 * q2] = a0
+                    seed[3 * q2 + 1] = q0
+                    seed[3 * q2 + 2] = q1
+    return nv
+
+
+@njit(cache=True, error_model="numpy")
+def _order_faces(nc, nv, rado64, ai, flag, cxi, pxi, pdist, pplane, npts, ptord, cos10x, tmp):
+    """``order_faces``: the points of each face, in order around it (with an extra arc point when needed)."""
+    # ---------------- order_faces ----------------
+    # points of each face in increasing vertex order (one pass instead of one scan per plane)
+    for px in range(nc):
+        npts[px] = 0
+    for vi in range(nv):
+        q0 = pplane[vi, 0]
+        q1 = pplane[vi, 1]
+        q2 = pplane[vi, 2]
+        if q0 >= 0 and q0 < nc and flag[q0] != _FLAG_X:
+            ptord[q0, npts[q0]] = vi
+            npts[q0] += 1
+        if q1 >= 0 and q1 < nc and q1 != q0 and flag[q1] != _FLAG_X:
+            ptord[q1, npts[q1]] = vi
+            npts[q1] += 1
+        if q2 >= 0 and q2 < nc and q2 != q0 and q2 != q1 and flag[q2] != _FLAG_X:
+            ptord[q2, npts[q2]] = vi
+            npts[q2] += 1
+    nv_local = nv
+    for px in range(nc):
+        if flag[px] == _FLAG_X:
+            continue
+        sc = npts[px]
+        if sc > 2:
+            for vi in range(sc):
+                pv = ptord[px, vi]
+                if pplane[pv, 2] == -1:
+                    tmp[0] = 2.0 * cxi[px, 0] - pxi[pv, 0]
+                    tmp[1] = 2.0 * cxi[px, 1] - pxi[pv, 1]
+                    tmp[2] = 2.0 * cxi[px, 2] - pxi[pv, 2]
+                    if _test_point(tmp, ai, flag, nc, px, np.int64(-1), np.int64(-1)):
+                        pxi[nv_local, 0] = tmp[0]
+                        pxi[nv_local, 1] = tmp[1]
+                        pxi[nv_local, 2] = tmp[2]
+                        pplane[nv_local, 0] = px
+                        pplane[nv_local, 1] = -1
+                        pplane[nv_local, 2] = -1
+                        pdist[nv_local] = rado64
+                        ptord[px, sc] = nv_local
+                        sc += 1
+                        nv_local += 1
+                    break
+        npts[px] = sc
+        if sc > 3:
+            p0v = ptord[px, 0]
+            if pplane[p0v, 0] == px:
+                py = pplane[p0v, 1]
+            else:
+                py = pplane[p0v, 0]
+            vi = 1
+            while vi < sc:
+                pv = ptord[px, vi]
+                if pplane[pv, 0] == py or pplane[pv, 1] == py or pplane[pv, 2] == py:
+                    break
+                vi += 1
+            # when no second point shares a plane with point 0, Vcontacts swaps in the stale
+            # entry ptorder[planeX].pt[surfcount] left by an earlier atom; ptord reproduces it
+            tsi = ptord[px, vi]
+            ptord[px, vi] = ptord[px, 1]
+            ptord[px, 1] = tsi
+            for vi in range(2, sc):
+                cos10x[vi] = _cos_pqr(pxi[ptord[px, 1]], pxi[ptord[px, 0]], pxi[ptord[px, vi]])
+            for vi in range(2, sc - 1):
+                for vi2 in range(vi + 1, sc):
+                    if cos10x[vi] < cos10x[vi2]:
+                        tsi = ptord[px, vi]
+                        ptord[px, vi] = ptord[px, vi2]
+                        ptord[px, vi2] = tsi
+                        tc = cos10x[vi]
+                        cos10x[vi] = cos10x[vi2]
+                        cos10x[vi2] = tc
+
+
+@njit(cache=True, error_model="numpy")
+def _calc_areas(
+    nc,
+    nv,
+    rado,
+    rado_sq32,
+    ai,
+    cdist,
+    flag,
+    cxi,
+    cdst,
+    pxi,
+    pdist,
+    pplane,
+    npts,
+    ptord,
+    carea,
+    cosnn1,
+    cosnz,
+    engplane,
+    projpt,
+    arc0,
+    arc1,
+    tmp,
+    tmp2,
+):
+    """``calc_areas`` with ``project_points``: area of each face on the probe-extended sphere."""
+    rado64 = np.float64(rado)
+    # ---------------- calc_areas ----------------
+    epi = 0
+    for px in range(nc):
+        carea[px] = 0.0
+        if flag[px] == _FLAG_E:
+            engplane[epi] = px
+            epi += 1
+    if epi > 0:
+        # project_points
+        if epi == 1:
+            projpt[0] = cxi[engplane[0], 0]
+            projpt[1] = cxi[engplane[0], 1]
+            projpt[2] = cxi[engplane[0], 2]
+        elif epi == 2:
+            for x in range(3):
+                arc0[x] = 0.0
+                arc1[x] = 0.0
+            _solve_2xs(ai[engplane[0]], ai[engplane[1]], rado, arc0, arc1)
+            projpt[0] = (arc0[0] + arc1[0]) / 2
+            projpt[1] = (arc0[1] + arc1[1]) / 2
+            projpt[2] = (arc0[2] + arc1[2]) / 2
+        else:
+            for x in range(3):
+                arc0[x] = 0.0
+            _solve_3x3(ai[engplane[0]], ai[engplane[1]], ai[engplane[2]], arc0)
+            projpt[0] = arc0[0]
+            projpt[1] = arc0[1]
+            projpt[2] = arc0[2]
+        for vi in range(nv):
+            if pplane[vi, 2] != -1:
+                w0 = pxi[vi, 0] - projpt[0]
+                w1 = pxi[vi, 1] - projpt[1]
+                w2 = pxi[vi, 2] - projpt[2]
+                qa = w0 * w0 + w1 * w1 + w2 * w2
+                qb = 2 * (pxi[vi, 0] * w0 + pxi[vi, 1] * w1 + pxi[vi, 2] * w2)
+                qc = pxi[vi, 0] * pxi[vi, 0] + pxi[vi, 1] * pxi[vi, 1] + pxi[vi, 2] * pxi[vi, 2] - rado_sq32
+                kk = (np.sqrt(qb * qb - 4.0 * qa * qc) - qb) / (2 * qa)
+                pxi[vi, 0] += kk * w0
+                pxi[vi, 1] += kk * w1
+                pxi[vi, 2] += kk * w2
+                pdist[vi] = rado64
+
+    for px in range(nc):
+        np_ = npts[px]
+        area = 0.0
+        if flag[px] == _FLAG_X:
+            continue
+        if np_ == 0:
+            if _test_point(cxi[px], ai, flag, nc, px, np.int64(-1), np.int64(-1)):
+                carea[px] = 2.0 * _PI * rado64 * (rado64 - cdst[px])
+        elif np_ == 2:
+            q0 = ptord[px, 0]
+            q1 = ptord[px, 1]
+            arc = _spherical_arc(cxi[px], cdst[px], pxi[q0], pdist[q0], pxi[q1], pdist[q1], rado)
+            if _test_point(cxi[px], ai, flag, nc, px, np.int64(-1), np.int64(-1)):
+                carea[px] = 2.0 * _PI * rado64 * (rado64 - cdst[px]) - arc
+            else:
+                carea[px] = arc
+        else:
+            v0i = ptord[px, 0]
+            for vi in range(np_):
+                va = ptord[px, vi]
+                vb = ptord[px, (vi + 1) % np_]
+                cosnn1[vi] = (pxi[va, 0] * pxi[vb, 0] + pxi[va, 1] * pxi[vb, 1] + pxi[va, 2] * pxi[vb, 2]) / (
+                    pdist[va] * pdist[vb]
+                )
+                if vi != 0:
+                    cosnz[vi] = (
+                        pxi[v0i, 0] * pxi[va, 0] + pxi[v0i, 1] * pxi[va, 1] + pxi[v0i, 2] * pxi[va, 2]
+                    ) / (pdist[v0i] * pdist[va])
+            for vi in range(1, np_ - 1):
+                cu = np.sqrt((1 + cosnz[vi]) * (1 + cosnn1[vi]) * (1 + cosnz[vi + 1]) / 8.0)
+                cv = np.sqrt((1 - cosnz[vi]) * (1 - cosnn1[vi]) * (1 + cosnz[vi + 1]) / 8.0)
+                cw = np.sqrt((1 - cosnz[vi]) * (1 + cosnn1[vi]) * (1 - cosnz[vi + 1]) / 8.0)
+                cxx = np.sqrt((1 + cosnz[vi]) * (1 - cosnn1[vi]) * (1 - cosnz[vi + 1]) / 8.0)
+                ts = (1 - cu + cv + cw + cxx) / (1 + cu - cv - cw - cxx)
+                tsa = (1 - cu - cv - cw + cxx) / (1 + cu + cv + cw - cxx)
+                tsb = (1 - cu - cv + cw - cxx) / (1 + cu + cv - cw + cxx)
+                tsc = (1 - cu + cv - cw - cxx) / (1 + cu - cv + cw + cxx)
+                tanprod = np.sqrt(ts * tsa * tsb * tsc)
+                if tanprod > 0.0:
+                    area += 4.0 * rado64 * rado64 * np.arctan(np.sqrt(tanprod))
+            for vi in range(np_):
+                va = ptord[px, vi]
+                vb = ptord[px, (vi + 1) % np_]
+                if pplane[va, 2] == -1 and pplane[vb, 2] == -1:
+                    if (pplane[va, 0] + pplane[va, 1]) != (pplane[vb, 0] + pplane[vb, 1]):
+                        area += _spherical_arc(
+                            cxi[px], cdst[px], pxi[va], pdist[va], pxi[vb], pdist[vb], rado
+                        )
+            carea[px] = area
+
+    if epi > 0:
+        for px in range(nc):
+            if flag[px] != _FLAG_E:
+                continue
+            np_ = npts[px]
+            for vi in range(np_):
+                cur = ptord[px, vi]
+                nxt = ptord[px, (vi + 1) % np_]
+                if pplane[cur, 0] == px:
+                    pa1 = pplane[cur, 1]
+                    pa2 = pplane[cur, 2]
+                else:
+                    pa1 = pplane[cur, 0]
+                    if pplane[cur, 1] == px:
+                        pa2 = pplane[cur, 2]
+                    else:
+                        pa2 = pplane[cur, 1]
+                if pa1 == pplane[nxt, 0] or pa1 == pplane[nxt, 1] or pa1 == pplane[nxt, 2]:
+                    comm = pa1
+                elif pa2 == pplane[nxt, 0] or pa2 == pplane[nxt, 1] or pa2 == pplane[nxt, 2]:
+                    comm = pa2
+                else:
+                    continue
+                if comm != -1 and flag[comm] != _FLAG_E:
+                    carea[comm] += _spherical_arc(
+                        cxi[px], cdst[px], pxi[cur], pdist[cur], pxi[nxt], pdist[nxt], rado
+                    )
+                    if np_ == 2:
+                        break
+        if epi == 1:
+            e0 = engplane[0]
+            carea[e0] = 2.0 * _PI * rado64 * (rado64 + cdist[e0])
+        elif epi == 2:
+            e0 = engplane[0]
+            e1 = engplane[1]
+            if _solve_2xs(ai[e0], ai[e1], rado, tmp, tmp2) == -1:
+                carea[e0] = 2.0 * _PI * rado64 * rado64
+                carea[e1] = 2.0 * _PI * rado64 * rado64
+            else:
+                maxsas = _spherical_arc(cxi[e0], cdst[e0], tmp, rado64, tmp2, rado64, rado)
+                maxsas += _spherical_arc(cxi[e1], cdst[e1], tmp, rado64, tmp2, rado64, rado)
+                carea[e0] = 2.0 * _PI * rado64 * rado64 - 0.5 * maxsas
+                carea[e1] = 2.0 * _PI * rado64 * rado64 - 0.5 * maxsas
+        else:
+            for px in range(nc):
+                if flag[px] == _FLAG_E:
+                    carea[px] = 4.0 * _PI * rado64 * rado64 / epi
+                else:
+                    carea[px] = 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _grow_i(a):
+    b = np.empty(2 * a.shape[0], dtype=np.int64)
+    for k in range(a.shape[0]):
+        b[k] = a[k]
+    return b
+
+
+@njit(cache=True, error_model="numpy")
+def _grow_f(a):
+    b = np.empty(2 * a.shape[0], dtype=np.float32)
+    for k in range(a.shape[0]):
+        b[k] = a[k]
+    return b
+
+
+@njit(cache=True, error_model="numpy")
+def _vcontacts_kernel(coords, radii, rw):
+    n = coords.shape[0]
+    cx = coords.copy()  # float32; the failsafe may perturb an atom (as Vcontacts does)
+    dim, nbox, boxnum, nument, first, pdblist = _grid(cx)
 
     # ---------------- global state ----------------
     done = np.zeros(n, dtype=np.int8)  # 0 not done, 1 done ('Y'), 2 marked contact ('C')
     seed = np.full(3 * n, -1, dtype=np.int64)
     # "atom j (done) recorded a positive contact with me": linked lists of pending records
     pend_head = np.full(n, -1, dtype=np.int64)
-    pend_cap = 16 * n + 16
-    pend_atom = np.empty(pend_cap, dtype=np.int64)
-    pend_next = np.empty(pend_cap, dtype=np.int64)
+    pend_atom = np.empty(16 * n + 16, dtype=np.int64)
+    pend_next = np.empty(16 * n + 16, dtype=np.int64)
     npend = 0
     # output records
-    out_cap = 16 * n + 16
-    out_i = np.empty(out_cap, dtype=np.int64)
-    out_j = np.empty(out_cap, dtype=np.int64)
-    out_a = np.empty(out_cap, dtype=np.float32)
+    out_i = np.empty(16 * n + 16, dtype=np.int64)
+    out_j = np.empty(16 * n + 16, dtype=np.int64)
+    out_a = np.empty(16 * n + 16, dtype=np.float32)
     nout = 0
-    rand_state = _glibc_rand_init(0)
+    rand_state = _glibc_rand_init(np.int64(0))
     rand_used = 0
 
     # ---------------- scratch (zero-initialised and reused across atoms, like the C globals) ----------------
@@ -468,549 +1113,156 @@ def _vcontacts_kernel(coords, radii, rw):  # noqa: C901 - faithful port of one l
 
     for atomi in range(n):
         a0 = pdblist[atomi]
-        rado = _f32(np.float64(radii[a0]) + rw)
+        rado = np.float32(np.float64(radii[a0]) + rw)
         rado64 = np.float64(rado)
-        rado_sq32 = np.float64(_f32(rado64 * rado64))
-
-        # ---------------- get_contlist4 ----------------
-        r = pend_head[a0]
-        while r != -1:
-            done[pend_atom[r]] = 2
-            r = pend_next[r]
-        nc = 0
-        bz = boxnum[a0]
-        for i in range(27):
-            b = bz + dim * dim * ((i // 9) - 1) + dim * (((i // 3) % 3) - 1) + (i % 3) - 1
-            if b < 0 or b >= nbox:
-                continue
-            for bai in range(nument[b]):
-                j = pdblist[first[b] + bai]
-                if done[j] == 1:
-                    continue
-                d0 = _f32(np.float64(cx[a0, 0]) - np.float64(cx[j, 0]))
-                d1 = _f32(np.float64(cx[a0, 1]) - np.float64(cx[j, 1]))
-                d2 = _f32(np.float64(cx[a0, 2]) - np.float64(cx[j, 2]))
-                sq = _f32(
-                    np.float64(
-                        _f32(
-                            np.float64(_f32(np.float64(d0) * np.float64(d0)))
-                            + np.float64(_f32(np.float64(d1) * np.float64(d1)))
-                        )
-                    )
-                    + np.float64(_f32(np.float64(d2) * np.float64(d2)))
-                )
-                sqd = np.float64(sq)
-                near = np.float64(_f32(rado64 + np.float64(radii[j]))) + rw
-                if sqd < near * near and sqd != 0.0:
-                    if nc >= _MAXC - 4:
-                        raise ValueError("more contacts than the Vcontacts buffers allow")
-                    c_idx[nc] = j
-                    c_dist[nc] = np.sqrt(sqd)
-                    nc += 1
-        r = pend_head[a0]
-        while r != -1:
-            done[pend_atom[r]] = 1
-            r = pend_next[r]
-
+        rado_sq32 = np.float64(np.float32(rado64 * rado64))
+        nc = _neighbours(
+            a0,
+            rado64,
+            rw,
+            cx,
+            radii,
+            dim,
+            nbox,
+            boxnum,
+            nument,
+            first,
+            pdblist,
+            done,
+            pend_head,
+            pend_atom,
+            pend_next,
+            c_idx,
+            c_dist,
+        )
         if nc == 0:
             done[a0] = 1
             continue
 
-        # ---------------- voronoi_poly2 ----------------
         recalc = False
         orig0 = np.float32(0.0)
         orig1 = np.float32(0.0)
         orig2 = np.float32(0.0)
         while True:  # RESTART
-            for cai in range(nc):
-                j = c_idx[cai]
-                ad = c_dist[cai]
-                rr = rado64 - rw
-                rj2 = np.float64(_f32(np.float64(radii[j]) * np.float64(radii[j])))
-                planedist = (ad * ad + rr * rr - rj2) / (2 * ad)
-                ai[cai, 0] = np.float64(_f32(np.float64(cx[j, 0]) - np.float64(cx[a0, 0]))) / ad
-                ai[cai, 1] = np.float64(_f32(np.float64(cx[j, 1]) - np.float64(cx[a0, 1]))) / ad
-                ai[cai, 2] = np.float64(_f32(np.float64(cx[j, 2]) - np.float64(cx[a0, 2]))) / ad
-                ai[cai, 3] = -planedist
-                cdist[cai] = abs(planedist)
-                cindex[cai] = j
-                flag[cai] = _FLAG_X
-            ai[nc, 0] = 0.707
-            ai[nc, 1] = 1.0
-            ai[nc, 2] = 0.0
-            ai[nc, 3] = -10.0
-            ai[nc + 1, 0] = 0.707
-            ai[nc + 1, 1] = -1.0
-            ai[nc + 1, 2] = 0.0
-            ai[nc + 1, 3] = -10.0
-            ai[nc + 2, 0] = -0.707
-            ai[nc + 2, 1] = 0.0
-            ai[nc + 2, 2] = 1.0
-            ai[nc + 2, 3] = -10.0
-            ai[nc + 3, 0] = -0.707
-            ai[nc + 3, 1] = 0.0
-            ai[nc + 3, 2] = -1.0
-            ai[nc + 3, 3] = -10.0
-
-            # ---- get_firstvert ----
-            pa = -1
-            pb = -1
-            pc = -1
-            sdi = a0 * 3
-            if seed[sdi] != -1:
-                for cai in range(nc):
-                    if cindex[cai] == seed[sdi]:
-                        pa = cai
-                    elif cindex[cai] == seed[sdi + 1]:
-                        pb = cai
-                    elif cindex[cai] == seed[sdi + 2]:
-                        pc = cai
-            if not (pa != -1 and pb != -1 and pc != -1):
-                mind = 9.9e9
-                for cai in range(nc):
-                    if cdist[cai] < mind:
-                        mind = cdist[cai]
-                        pa = cai
-                mind = 9.9e9
-                pta0 = 0.0
-                pta1 = 0.0
-                pta2 = 0.0
-                for cai in range(nc + 4):
-                    if cai != pa:
-                        vecta[0] = ai[pa, 1] * ai[cai, 2] - ai[pa, 2] * ai[cai, 1]
-                        vecta[1] = ai[pa, 2] * ai[cai, 0] - ai[pa, 0] * ai[cai, 2]
-                        vecta[2] = ai[pa, 0] * ai[cai, 1] - ai[pa, 1] * ai[cai, 0]
-                        vecta[3] = 0.0
-                        if _solve_3x3(ai[pa], ai[cai], vecta, tmp) != -1:
-                            ptd = np.sqrt(tmp[0] * tmp[0] + tmp[1] * tmp[1] + tmp[2] * tmp[2])
-                            if ptd < mind:
-                                pb = cai
-                                mind = ptd
-                                pta0 = tmp[0]
-                                pta1 = tmp[1]
-                                pta2 = tmp[2]
-                vecta[0] = ai[pa, 1] * ai[pb, 2] - ai[pa, 2] * ai[pb, 1]
-                vecta[1] = ai[pa, 2] * ai[pb, 0] - ai[pa, 0] * ai[pb, 2]
-                vecta[2] = ai[pa, 0] * ai[pb, 1] - ai[pa, 1] * ai[pb, 0]
-                vtmin = 9.9e9
-                for cai in range(nc + 4):
-                    if cai != pa and cai != pb:
-                        vtdiv = ai[cai, 0] * vecta[0] + ai[cai, 1] * vecta[1] + ai[cai, 2] * vecta[2]
-                        if vtdiv != 0.0:
-                            vt = (
-                                -(ai[cai, 0] * pta0 + ai[cai, 1] * pta1 + ai[cai, 2] * pta2 + ai[cai, 3])
-                                / vtdiv
-                            )
-                            if abs(vt) < vtmin:
-                                vtmin = abs(vt)
-                                pc = cai
-            tmp[0] = 0.0
-            tmp[1] = 0.0
-            tmp[2] = 0.0
-            _solve_3x3(ai[pa], ai[pb], ai[pc], tmp)
-            _add_vertex(pxi, pdist, pplane, 0, tmp[0], tmp[1], tmp[2], pa, pb, pc)
-            flag[pa] = _FLAG_Y
-            flag[pb] = _FLAG_Y
-            flag[pc] = _FLAG_Y
-            _add_vedge(ev, e_start, e_end, e_pl, e_sp, 0, ai, pa, pb, pc, pxi, 0)
-            _add_vedge(ev, e_start, e_end, e_pl, e_sp, 1, ai, pb, pc, pa, pxi, 0)
-            _add_vedge(ev, e_start, e_end, e_pl, e_sp, 2, ai, pc, pa, pb, pxi, 0)
-            startedge = 0
-            edgenum = 3
-            vn = 1
-            restart = False
-            while True:
-                while e_end[startedge] >= 0 and (edgenum - startedge) > 0:
-                    startedge += 1
-                if (edgenum - startedge) <= 0:
-                    break
-                vtmin = 9.9e9
-                sp = e_start[startedge]
-                s0 = pxi[sp, 0]
-                s1 = pxi[sp, 1]
-                s2 = pxi[sp, 2]
-                v0 = ev[startedge, 0]
-                v1 = ev[startedge, 1]
-                v2 = ev[startedge, 2]
-                pa = e_pl[startedge, 0]
-                pb = e_pl[startedge, 1]
-                oldpc = e_sp[startedge]
-                pc = -1
-                for cai in range(nc):
-                    if cai != pa and cai != pb and cai != oldpc:
-                        vtdiv = ai[cai, 0] * v0 + ai[cai, 1] * v1 + ai[cai, 2] * v2
-                        if vtdiv != 0.0:
-                            vt = -(ai[cai, 0] * s0 + ai[cai, 1] * s1 + ai[cai, 2] * s2 + ai[cai, 3]) / vtdiv
-                            if vt < vtmin and vt > 0:
-                                vtmin = vt
-                                pc = cai
-                x0 = s0 + vtmin * v0
-                x1 = s1 + vtmin * v1
-                x2 = s2 + vtmin * v2
-                if (x0 * x0 + x1 * x1 + x2 * x2) > rado_sq32:
-                    for cai in range(nc, nc + 4):
-                        if cai != pa and cai != pb and cai != oldpc:
-                            vtdiv = ai[cai, 0] * v0 + ai[cai, 1] * v1 + ai[cai, 2] * v2
-                            if vtdiv != 0.0:
-                                vt = (
-                                    -(ai[cai, 0] * s0 + ai[cai, 1] * s1 + ai[cai, 2] * s2 + ai[cai, 3])
-                                    / vtdiv
-                                )
-                                if vt < vtmin and vt > 0:
-                                    vtmin = vt
-                                    pc = cai
-                    x0 = s0 + vtmin * v0
-                    x1 = s1 + vtmin * v1
-                    x2 = s2 + vtmin * v2
-                if pc < 0:
-                    raise ValueError("Vcontacts polyhedron walk found no closing plane")
-                _add_vertex(pxi, pdist, pplane, vn, x0, x1, x2, pa, pb, pc)
-                e_end[startedge] = vn
-                e_ep[startedge] = pc
-                flag[pc] = _FLAG_Y
-                # edge (pa, pc)
-                found = False
-                for edgei in range(startedge + 1, edgenum):
-                    if (e_pl[edgei, 0] == pa and e_pl[edgei, 1] == pc) or (
-                        e_pl[edgei, 0] == pc and e_pl[edgei, 1] == pa
-                    ):
-                        e_end[edgei] = vn
-                        e_ep[edgei] = pb
-                        found = True
-                        break
-                if not found:
-                    _add_vedge(ev, e_start, e_end, e_pl, e_sp, edgenum, ai, pa, pc, pb, pxi, vn)
-                    edgenum += 1
-                # edge (pb, pc)
-                found = False
-                for edgei in range(startedge + 1, edgenum):
-                    if (e_pl[edgei, 0] == pb and e_pl[edgei, 1] == pc) or (
-                        e_pl[edgei, 0] == pc and e_pl[edgei, 1] == pb
-                    ):
-                        e_end[edgei] = vn
-                        e_ep[edgei] = pa
-                        found = True
-                        break
-                if not found:
-                    _add_vedge(ev, e_start, e_end, e_pl, e_sp, edgenum, ai, pb, pc, pa, pxi, vn)
-                    edgenum += 1
-                    if edgenum >= 200:
-                        # failsafe: perturb atom zero with glibc rand() and start over
-                        seed[a0 * 3] = -1
-                        orig0 = cx[a0, 0]
-                        orig1 = cx[a0, 1]
-                        orig2 = cx[a0, 2]
-                        if rand_used + 3 > rand_state.shape[0] - 345:
-                            new_state = _glibc_rand_init(2 * (rand_used + 3) + 64)
-                            for _q in range(rand_used):
-                                _glibc_rand(new_state)
-                            rand_state = new_state
-                        cx[a0, 0] = _perturb(cx[a0, 0], rand_state)
-                        cx[a0, 1] = _perturb(cx[a0, 1], rand_state)
-                        cx[a0, 2] = _perturb(cx[a0, 2], rand_state)
-                        rand_used += 3
-                        recalc = True
-                        restart = True
-                        break
-                vn += 1
-            if not restart:
+            _start_polyhedron(
+                a0,
+                nc,
+                rado64,
+                rw,
+                cx,
+                radii,
+                c_idx,
+                c_dist,
+                ai,
+                cdist,
+                cindex,
+                flag,
+                seed,
+                vecta,
+                tmp,
+                pxi,
+                pdist,
+                pplane,
+                ev,
+                e_start,
+                e_end,
+                e_pl,
+                e_sp,
+            )
+            edgenum, vn = _walk(
+                nc, rado_sq32, ai, flag, pxi, pdist, pplane, ev, e_start, e_end, e_pl, e_sp, e_ep
+            )
+            if edgenum >= 0:
                 break
+            # failsafe: perturb atom zero with glibc rand() and start over
+            seed[a0 * 3] = -1
+            orig0 = cx[a0, 0]
+            orig1 = cx[a0, 1]
+            orig2 = cx[a0, 2]
+            if rand_used + 3 > rand_state.shape[0] - 345:
+                new_state = _glibc_rand_init(2 * (rand_used + 3) + 64)
+                for _q in range(rand_used):
+                    _glibc_rand(new_state)
+                rand_state = new_state
+            cx[a0, 0] = _perturb(cx[a0, 0], rand_state)
+            cx[a0, 1] = _perturb(cx[a0, 1], rand_state)
+            cx[a0, 2] = _perturb(cx[a0, 2], rand_state)
+            rand_used += 3
+            recalc = True
 
-        # ---- arcs: vertices outside the sphere, intersections with the sphere ----
-        for edgei in range(edgenum):
-            if rado64 < pdist[e_start[edgei]] or rado64 < pdist[e_end[edgei]]:
-                e_arc[edgei] = 1
-            else:
-                e_arc[edgei] = 0
-        for edgei in range(edgenum):
-            if e_arc[edgei] != 0:
-                p0 = e_pl[edgei, 0]
-                p1 = e_pl[edgei, 1]
-                if _solve_2xs(ai[p0], ai[p1], rado, arc0, arc1) == -1:
-                    e_arc[edgei] = 0
-                    continue
-                ta = e_sp[edgei]
-                tb = e_ep[edgei]
-                tva = ai[ta, 0] * arc0[0] + ai[ta, 1] * arc0[1] + ai[ta, 2] * arc0[2] + ai[ta, 3]
-                tvb = ai[tb, 0] * arc0[0] + ai[tb, 1] * arc0[1] + ai[tb, 2] * arc0[2] + ai[tb, 3]
-                if tva < 0.0 and tvb < 0.0:
-                    _add_vertex(pxi, pdist, pplane, vn, arc0[0], arc0[1], arc0[2], p0, p1, -1)
-                    pdist[vn] = rado64
-                    vn += 1
-                tva = ai[ta, 0] * arc1[0] + ai[ta, 1] * arc1[1] + ai[ta, 2] * arc1[2] + ai[ta, 3]
-                tvb = ai[tb, 0] * arc1[0] + ai[tb, 1] * arc1[1] + ai[tb, 2] * arc1[2] + ai[tb, 3]
-                if tva < 0.0 and tvb < 0.0:
-                    _add_vertex(pxi, pdist, pplane, vn, arc1[0], arc1[1], arc1[2], p0, p1, -1)
-                    pdist[vn] = rado64
-                    vn += 1
-        vj = 0
-        for vi in range(vn):
-            if pdist[vi] <= rado64:
-                if vj != vi:
-                    pxi[vj, 0] = pxi[vi, 0]
-                    pxi[vj, 1] = pxi[vi, 1]
-                    pxi[vj, 2] = pxi[vi, 2]
-                    pdist[vj] = pdist[vi]
-                    pplane[vj, 0] = pplane[vi, 0]
-                    pplane[vj, 1] = pplane[vi, 1]
-                    pplane[vj, 2] = pplane[vi, 2]
-                vj += 1
-        nv = vj
-        for cai in range(nc):
-            cxi[cai, 0] = -ai[cai, 0] * ai[cai, 3]
-            cxi[cai, 1] = -ai[cai, 1] * ai[cai, 3]
-            cxi[cai, 2] = -ai[cai, 2] * ai[cai, 3]
-            cdst[cai] = abs(ai[cai, 3])
-            if ai[cai, 3] > 0.0:
-                flag[cai] = _FLAG_E
-        if not recalc:
-            # save_seeds
-            for vi in range(nv):
-                if pplane[vi, 2] != -1:
-                    q0 = cindex[pplane[vi, 0]]
-                    q1 = cindex[pplane[vi, 1]]
-                    q2 = cindex[pplane[vi, 2]]
-                    if seed[3 * q0] == -1:
-                        seed[3 * q0] = a0
-                        seed[3 * q0 + 1] = q1
-                        seed[3 * q0 + 2] = q2
-                    if seed[3 * q1] == -1:
-                        seed[3 * q1] = a0
-                        seed[3 * q1 + 1] = q0
-                        seed[3 * q1 + 2] = q2
-                    if seed[3 * q2] == -1:
-                        seed[3 * q2] = a0
-                        seed[3 * q2 + 1] = q0
-                        seed[3 * q2 + 2] = q1
-        else:
+        nv = _arcs(
+            a0,
+            nc,
+            edgenum,
+            vn,
+            rado,
+            ai,
+            flag,
+            cindex,
+            pxi,
+            pdist,
+            pplane,
+            e_start,
+            e_end,
+            e_pl,
+            e_sp,
+            e_ep,
+            e_arc,
+            arc0,
+            arc1,
+            cxi,
+            cdst,
+            seed,
+            recalc,
+        )
+        if recalc:
             cx[a0, 0] = orig0
             cx[a0, 1] = orig1
             cx[a0, 2] = orig2
-
-        # ---------------- order_faces ----------------
-        nv_local = nv
-        for px in range(nc):
-            if flag[px] == _FLAG_X:
-                npts[px] = 0
-                continue
-            sc = 0
-            for vi in range(nv_local):
-                if pplane[vi, 0] == px or pplane[vi, 1] == px or pplane[vi, 2] == px:
-                    ptord[px, sc] = vi
-                    sc += 1
-            if sc > 2:
-                for vi in range(sc):
-                    pv = ptord[px, vi]
-                    if pplane[pv, 2] == -1:
-                        tmp[0] = 2.0 * cxi[px, 0] - pxi[pv, 0]
-                        tmp[1] = 2.0 * cxi[px, 1] - pxi[pv, 1]
-                        tmp[2] = 2.0 * cxi[px, 2] - pxi[pv, 2]
-                        if _test_point(tmp, ai, flag, nc, px, -1, -1):
-                            pxi[nv_local, 0] = tmp[0]
-                            pxi[nv_local, 1] = tmp[1]
-                            pxi[nv_local, 2] = tmp[2]
-                            pplane[nv_local, 0] = px
-                            pplane[nv_local, 1] = -1
-                            pplane[nv_local, 2] = -1
-                            pdist[nv_local] = rado64
-                            ptord[px, sc] = nv_local
-                            sc += 1
-                            nv_local += 1
-                        break
-            npts[px] = sc
-            if sc > 3:
-                p0v = ptord[px, 0]
-                if pplane[p0v, 0] == px:
-                    py = pplane[p0v, 1]
-                else:
-                    py = pplane[p0v, 0]
-                vi = 1
-                while vi < sc:
-                    pv = ptord[px, vi]
-                    if pplane[pv, 0] == py or pplane[pv, 1] == py or pplane[pv, 2] == py:
-                        break
-                    vi += 1
-                # when no second point shares a plane with point 0, Vcontacts swaps in the stale
-                # entry ptorder[planeX].pt[surfcount] left by an earlier atom; ptord reproduces it
-                tsi = ptord[px, vi]
-                ptord[px, vi] = ptord[px, 1]
-                ptord[px, 1] = tsi
-                for vi in range(2, sc):
-                    cos10x[vi] = _cos_pqr(pxi[ptord[px, 1]], pxi[ptord[px, 0]], pxi[ptord[px, vi]])
-                for vi in range(2, sc - 1):
-                    for vi2 in range(vi + 1, sc):
-                        if cos10x[vi] < cos10x[vi2]:
-                            tsi = ptord[px, vi]
-                            ptord[px, vi] = ptord[px, vi2]
-                            ptord[px, vi2] = tsi
-                            tc = cos10x[vi]
-                            cos10x[vi] = cos10x[vi2]
-                            cos10x[vi2] = tc
-
-        # ---------------- calc_areas ----------------
-        epi = 0
-        for px in range(nc):
-            carea[px] = 0.0
-            if flag[px] == _FLAG_E:
-                engplane[epi] = px
-                epi += 1
-        if epi > 0:
-            # project_points
-            if epi == 1:
-                projpt[0] = cxi[engplane[0], 0]
-                projpt[1] = cxi[engplane[0], 1]
-                projpt[2] = cxi[engplane[0], 2]
-            elif epi == 2:
-                arc0[:] = 0.0
-                arc1[:] = 0.0
-                _solve_2xs(ai[engplane[0]], ai[engplane[1]], rado, arc0, arc1)
-                projpt[0] = (arc0[0] + arc1[0]) / 2
-                projpt[1] = (arc0[1] + arc1[1]) / 2
-                projpt[2] = (arc0[2] + arc1[2]) / 2
-            else:
-                arc0[:] = 0.0
-                _solve_3x3(ai[engplane[0]], ai[engplane[1]], ai[engplane[2]], arc0)
-                projpt[0] = arc0[0]
-                projpt[1] = arc0[1]
-                projpt[2] = arc0[2]
-            for vi in range(nv):
-                if pplane[vi, 2] != -1:
-                    w0 = pxi[vi, 0] - projpt[0]
-                    w1 = pxi[vi, 1] - projpt[1]
-                    w2 = pxi[vi, 2] - projpt[2]
-                    qa = w0 * w0 + w1 * w1 + w2 * w2
-                    qb = 2 * (pxi[vi, 0] * w0 + pxi[vi, 1] * w1 + pxi[vi, 2] * w2)
-                    qc = (
-                        pxi[vi, 0] * pxi[vi, 0]
-                        + pxi[vi, 1] * pxi[vi, 1]
-                        + pxi[vi, 2] * pxi[vi, 2]
-                        - rado_sq32
-                    )
-                    kk = (np.sqrt(qb * qb - 4.0 * qa * qc) - qb) / (2 * qa)
-                    pxi[vi, 0] += kk * w0
-                    pxi[vi, 1] += kk * w1
-                    pxi[vi, 2] += kk * w2
-                    pdist[vi] = rado64
-
-        for px in range(nc):
-            np_ = npts[px]
-            area = 0.0
-            if flag[px] == _FLAG_X:
-                continue
-            if np_ == 0:
-                if _test_point(cxi[px], ai, flag, nc, px, -1, -1):
-                    carea[px] = 2.0 * _PI * rado64 * (rado64 - cdst[px])
-            elif np_ == 2:
-                q0 = ptord[px, 0]
-                q1 = ptord[px, 1]
-                arc = _spherical_arc(cxi[px], cdst[px], pxi[q0], pdist[q0], pxi[q1], pdist[q1], rado)
-                if _test_point(cxi[px], ai, flag, nc, px, -1, -1):
-                    carea[px] = 2.0 * _PI * rado64 * (rado64 - cdst[px]) - arc
-                else:
-                    carea[px] = arc
-            else:
-                v0i = ptord[px, 0]
-                for vi in range(np_):
-                    va = ptord[px, vi]
-                    vb = ptord[px, (vi + 1) % np_]
-                    cosnn1[vi] = (
-                        pxi[va, 0] * pxi[vb, 0] + pxi[va, 1] * pxi[vb, 1] + pxi[va, 2] * pxi[vb, 2]
-                    ) / (pdist[va] * pdist[vb])
-                    if vi != 0:
-                        cosnz[vi] = (
-                            pxi[v0i, 0] * pxi[va, 0] + pxi[v0i, 1] * pxi[va, 1] + pxi[v0i, 2] * pxi[va, 2]
-                        ) / (pdist[v0i] * pdist[va])
-                for vi in range(1, np_ - 1):
-                    cu = np.sqrt((1 + cosnz[vi]) * (1 + cosnn1[vi]) * (1 + cosnz[vi + 1]) / 8.0)
-                    cv = np.sqrt((1 - cosnz[vi]) * (1 - cosnn1[vi]) * (1 + cosnz[vi + 1]) / 8.0)
-                    cw = np.sqrt((1 - cosnz[vi]) * (1 + cosnn1[vi]) * (1 - cosnz[vi + 1]) / 8.0)
-                    cxx = np.sqrt((1 + cosnz[vi]) * (1 - cosnn1[vi]) * (1 - cosnz[vi + 1]) / 8.0)
-                    ts = (1 - cu + cv + cw + cxx) / (1 + cu - cv - cw - cxx)
-                    tsa = (1 - cu - cv - cw + cxx) / (1 + cu + cv + cw - cxx)
-                    tsb = (1 - cu - cv + cw - cxx) / (1 + cu + cv - cw + cxx)
-                    tsc = (1 - cu + cv - cw - cxx) / (1 + cu - cv + cw + cxx)
-                    tanprod = np.sqrt(ts * tsa * tsb * tsc)
-                    if tanprod > 0.0:
-                        area += 4.0 * rado64 * rado64 * np.arctan(np.sqrt(tanprod))
-                for vi in range(np_):
-                    va = ptord[px, vi]
-                    vb = ptord[px, (vi + 1) % np_]
-                    if pplane[va, 2] == -1 and pplane[vb, 2] == -1:
-                        if (pplane[va, 0] + pplane[va, 1]) != (pplane[vb, 0] + pplane[vb, 1]):
-                            area += _spherical_arc(
-                                cxi[px], cdst[px], pxi[va], pdist[va], pxi[vb], pdist[vb], rado
-                            )
-                carea[px] = area
-
-        if epi > 0:
-            for px in range(nc):
-                if flag[px] != _FLAG_E:
-                    continue
-                np_ = npts[px]
-                for vi in range(np_):
-                    cur = ptord[px, vi]
-                    nxt = ptord[px, (vi + 1) % np_]
-                    if pplane[cur, 0] == px:
-                        pa1 = pplane[cur, 1]
-                        pa2 = pplane[cur, 2]
-                    else:
-                        pa1 = pplane[cur, 0]
-                        if pplane[cur, 1] == px:
-                            pa2 = pplane[cur, 2]
-                        else:
-                            pa2 = pplane[cur, 1]
-                    if pa1 == pplane[nxt, 0] or pa1 == pplane[nxt, 1] or pa1 == pplane[nxt, 2]:
-                        comm = pa1
-                    elif pa2 == pplane[nxt, 0] or pa2 == pplane[nxt, 1] or pa2 == pplane[nxt, 2]:
-                        comm = pa2
-                    else:
-                        continue
-                    if comm != -1 and flag[comm] != _FLAG_E:
-                        carea[comm] += _spherical_arc(
-                            cxi[px], cdst[px], pxi[cur], pdist[cur], pxi[nxt], pdist[nxt], rado
-                        )
-                        if np_ == 2:
-                            break
-            if epi == 1:
-                e0 = engplane[0]
-                carea[e0] = 2.0 * _PI * rado64 * (rado64 + cdist[e0])
-            elif epi == 2:
-                e0 = engplane[0]
-                e1 = engplane[1]
-                if _solve_2xs(ai[e0], ai[e1], rado, tmp, tmp2) == -1:
-                    carea[e0] = 2.0 * _PI * rado64 * rado64
-                    carea[e1] = 2.0 * _PI * rado64 * rado64
-                else:
-                    maxsas = _spherical_arc(cxi[e0], cdst[e0], tmp, rado64, tmp2, rado64, rado)
-                    maxsas += _spherical_arc(cxi[e1], cdst[e1], tmp, rado64, tmp2, rado64, rado)
-                    carea[e0] = 2.0 * _PI * rado64 * rado64 - 0.5 * maxsas
-                    carea[e1] = 2.0 * _PI * rado64 * rado64 - 0.5 * maxsas
-            else:
-                for px in range(nc):
-                    if flag[px] == _FLAG_E:
-                        carea[px] = 4.0 * _PI * rado64 * rado64 / epi
-                    else:
-                        carea[px] = 0.0
+        _order_faces(nc, nv, rado64, ai, flag, cxi, pxi, pdist, pplane, npts, ptord, cos10x, tmp)
+        _calc_areas(
+            nc,
+            nv,
+            rado,
+            rado_sq32,
+            ai,
+            cdist,
+            flag,
+            cxi,
+            cdst,
+            pxi,
+            pdist,
+            pplane,
+            npts,
+            ptord,
+            carea,
+            cosnn1,
+            cosnz,
+            engplane,
+            projpt,
+            arc0,
+            arc1,
+            tmp,
+            tmp2,
+        )
 
         # ---------------- save_areas ----------------
         done[a0] = 1
         for cai in range(nc):
             if carea[cai] > 0.0 and flag[cai] != _FLAG_X:
-                if nout >= out_cap:
-                    out_cap *= 2
-                    out_i = np.concatenate((out_i, np.empty(out_cap - nout, dtype=np.int64)))
-                    out_j = np.concatenate((out_j, np.empty(out_cap - nout, dtype=np.int64)))
-                    out_a = np.concatenate((out_a, np.empty(out_cap - nout, dtype=np.float32)))
+                if nout >= out_i.shape[0]:
+                    out_i = _grow_i(out_i)
+                    out_j = _grow_i(out_j)
+                    out_a = _grow_f(out_a)
                 out_i[nout] = a0
                 out_j[nout] = cindex[cai]
                 out_a[nout] = np.float32(carea[cai])
                 nout += 1
                 j = cindex[cai]
                 if done[j] != 1:
-                    if npend >= pend_cap:
-                        pend_cap *= 2
-                        pend_atom = np.concatenate((pend_atom, np.empty(pend_cap - npend, dtype=np.int64)))
-                        pend_next = np.concatenate((pend_next, np.empty(pend_cap - npend, dtype=np.int64)))
+                    if npend >= pend_atom.shape[0]:
+                        pend_atom = _grow_i(pend_atom)
+                        pend_next = _grow_i(pend_next)
                     pend_atom[npend] = a0
                     pend_next[npend] = pend_head[j]
                     pend_head[j] = npend
