@@ -23,7 +23,7 @@ DASK = str(Path(sys.executable).with_name("dask"))
 
 
 def _structures() -> list[Path]:
-    sample = sorted(shared("mir125a", "variants_sample").glob("*.pdb"))[:4]
+    sample = sorted(shared("mir125a", "variants_sample").glob("*.pdb"))[:3]
     return [shared("nrgten_test_structures", "test_medium.pdb"), *sample]
 
 
@@ -40,11 +40,18 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 
 
 @pytest.fixture(scope="module")
-def dask_cluster(tmp_path_factory):
-    """(scheduler address, client): ``dask scheduler`` + 2 ``dask worker`` processes, 1 thread each."""
+def dask_cluster(tmp_path_factory, prefect_harness):
+    """(scheduler address, client): ``dask scheduler`` + 2 ``dask worker`` processes, 1 thread each.
+
+    The workers get the test Prefect API (``prefect_harness``) so that Prefect tasks submitted to
+    them report there instead of each starting a temporary server.
+    """
+    from prefect.settings import PREFECT_API_URL
+
     tmp = tmp_path_factory.mktemp("dask")
     sched_file = tmp / "scheduler.json"
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
     common = {"env": env, "cwd": tmp, "start_new_session": True, "stdout": subprocess.DEVNULL}
     log = open(tmp / "cluster.log", "w")  # noqa: SIM115 - closed below
     procs = [
@@ -86,6 +93,7 @@ def dask_cluster(tmp_path_factory):
                         "--host",
                         "127.0.0.1",
                         "--no-dashboard",
+                        "--no-nanny",
                         "--memory-limit",
                         "2GiB",
                         "--local-directory",
@@ -98,7 +106,7 @@ def dask_cluster(tmp_path_factory):
         client = distributed.Client(address, timeout=30)
         client.wait_for_workers(2, timeout=90)
         yield address, client
-        client.close()
+        client.shutdown()  # the scheduler closes itself and its workers: faster than signals
     finally:
         _stop(procs)
         log.close()
@@ -128,3 +136,35 @@ def test_signatures_on_two_dask_workers_equal_local(dask_cluster):
         np.testing.assert_allclose(
             res.eigenvalues, local.eigenvalues, rtol=1e-9, atol=1e-10, err_msg=path.name
         )
+
+
+def test_dynasig_signature_task_with_dask_address_equals_local(dask_cluster, tmp_path):
+    """The dynasig flow's own signature task, run through ``make_task_runner(dask_address=...)``
+    (what ``dynamotif dynasig --dask-address`` uses), gives the same signatures as in process."""
+    from prefect import flow
+
+    from components.dynasig_ml import load_signatures
+    from flows.dynasig import make_task_runner, signature_chunk
+
+    address, client = dask_cluster
+    wt = str(shared("mir125a", "mir125a_WT.pdb"))
+    chunks = [["A12G"], ["A21G;U67A"]]
+    betas = [float(b) for b in encom.DEFAULT_BETAS]
+
+    @flow(name="signature-stage-on-dask")
+    def signature_stage() -> list[str]:
+        futures = [
+            signature_chunk.submit(wt, chunk, betas, "nrgten-1.2.9", str(tmp_path / f"dask-{i}.npz"))
+            for i, chunk in enumerate(chunks)
+        ]
+        return [f.result() for f in futures]
+
+    with distributed.get_task_stream(client) as stream:
+        paths = signature_stage.with_options(task_runner=make_task_runner(dask_address=address))()
+    ran_on = {t["worker"] for t in stream.data}
+    assert ran_on and ran_on <= set(client.scheduler_info()["workers"]), "tasks ran on the Dask workers"
+    for i, (chunk, path) in enumerate(zip(chunks, paths, strict=True)):
+        local_path = signature_chunk.fn(wt, chunk, betas, "nrgten-1.2.9", str(tmp_path / f"local-{i}.npz"))
+        remote, local = load_signatures(path), load_signatures(local_path)
+        assert list(remote.ids) == list(local.ids) and list(remote.labels) == list(local.labels)
+        np.testing.assert_allclose(remote.values, local.values, rtol=1e-9, atol=1e-12)

@@ -14,22 +14,35 @@ from tests.conftest import REPO
 
 WORKER = textwrap.dedent(
     """
-    import sys, time, os
+    import os, sys, time
     import optuna
     name, storage, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    other = "w1" if name == "w0" else "w0"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name="shared", storage=storage,
-                              sampler=optuna.samplers.TPESampler(seed=hash(name) % 1000))
+                              sampler=optuna.samplers.TPESampler(seed=int(name[1:])))
+
+    def barrier(tag):  # both processes reach `tag` before either goes on (through the storage)
+        study.set_user_attr(f"{tag}_{name}", True)
+        deadline = time.monotonic() + 90
+        while not optuna.load_study(study_name="shared", storage=storage).user_attrs.get(f"{tag}_{other}"):
+            if time.monotonic() > deadline:
+                sys.exit(f"{name}: {other} never reached {tag}")
+            time.sleep(0.1)
+
     def objective(trial):
         x = trial.suggest_float("x", -5.0, 5.0)
         trial.set_user_attr("worker", name)
         trial.set_user_attr("pid", os.getpid())
-        # What this worker sees of the study while it runs: the other worker's trials too.
-        others = [t for t in trial.study.get_trials(deepcopy=False) if t.user_attrs.get("worker") not in (None, name)]
-        trial.set_user_attr("seen_other", len(others))
-        time.sleep(0.15)
+        time.sleep(0.1)
         return (x - 1.0) ** 2
+
+    barrier("ready")
     study.optimize(objective, n_trials=n)
+    barrier("done")
+    # What this process sees of the shared study: the other worker's trials too.
+    seen = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("worker") == other]
+    study.set_user_attr(f"seen_by_{name}", len(seen))
     """
 )
 
@@ -62,7 +75,6 @@ def test_two_processes_fill_one_sqlite_study(tmp_path):
     assert workers.count("w0") == n_each and workers.count("w1") == n_each
     assert len({t.user_attrs["pid"] for t in trials}) == 2
     assert len({t.number for t in trials}) == 2 * n_each  # one numbering across processes
-    # The workers ran concurrently and each saw trials of the other while running.
-    for name in ("w0", "w1"):
-        assert max(t.user_attrs["seen_other"] for t in trials if t.user_attrs["worker"] == name) > 0
+    # Each process read the other's trials from the shared storage.
+    assert study.user_attrs["seen_by_w0"] == n_each and study.user_attrs["seen_by_w1"] == n_each
     assert study.best_value == min(t.value for t in trials)
