@@ -1,0 +1,32 @@
+"""``dynamotif predict``: a registered model + a table of variants or sequences -> predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("predict")
+    def predict(
+        model: str = typer.Option(
+            ..., "--model", help="models:/NAME@champion, models:/NAME/3, runs:/... or NAME."
+        ),
+        input: Path = typer.Option(
+            ..., "--input", help="Table with a 'variant' (DynaSig) or 'sequence' column."
+        ),
+        out: Path = typer.Option(
+            ..., "--out", help="Output table (CSV/TSV/Parquet): the input plus predictions."
+        ),
+    ) -> None:
+        """Predict with a registered model (DynaSig models run mutation + signatures first).
+
+        \b
+        Example:
+          dynamotif predict --model models:/mir125a@champion --input new_variants.csv --out preds.csv
+        """
+        from flows.predict import predict_table
+
+        result = predict_table(model, input, out)
+        typer.echo(f"wrote {len(result)} predictions to {out}")
