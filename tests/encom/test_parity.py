@@ -77,10 +77,12 @@ def test_clash_variants_topology_counts():
         ("rna_two_chains", "nrgten-1.2.9"),
         ("rna_fragment_dynasigml-2022", "dynasigml-2022"),
         ("rna_fragment_nrgten-optimized", "nrgten-optimized"),
+        ("dna_like_fragment", "nrgten-1.2.9"),
+        ("rna_protein_mixed", "nrgten-1.2.9"),
     ],
 )
 def test_parity_small_bundled(case, params):
-    """Bundled fragments (no ../shared needed), incl. two chains and the other parameter sets."""
+    """Bundled inputs (no ../shared needed): two chains, DNA names, RNA + protein, other parameter sets."""
     gold = json.loads((DATA / "golden" / f"{case}.json").read_text())
     res = compute_signatures(DATA / gold["source"], msf=True, params=params)
     assert res.params == params

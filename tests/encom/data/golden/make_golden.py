@@ -3,7 +3,7 @@
 Run with the python of a separate environment holding ``nrgten==1.2.9`` and ``pyvcon==1.0.2`` (never the
 project's venv), from this folder::
 
-    OMP_NUM_THREADS=1 PYTHONHASHSEED=0 /path/to/oracle-venv/bin/python make_golden.py
+    OMP_NUM_THREADS=1 PYTHONHASHSEED=0 /path/to/oracle-venv/bin/python make_golden.py [CASE ...]
 
 For each case it writes ``<case>.json``: full NRGTEN bead labels, the entropic signature for the 13
 DynaSig-ML betas (``np.e ** (k / 2)``, k = -6..6), eigenvalues 7..26, MSF b-factors and the topology counts.
@@ -12,6 +12,7 @@ DynaSig-ML betas (``np.e ** (k / 2)``, k = -6..6), eigenvalues 7..26, MSF b-fact
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from pathlib import Path
 
@@ -25,12 +26,17 @@ CASES = {
     "rna_two_chains": ("rna_two_chains.pdb", {}),
     "rna_fragment_dynasigml-2022": ("rna_fragment.pdb", {"interact_const": 10, "null_interact_const": 0.1}),
     "rna_fragment_nrgten-optimized": ("rna_fragment.pdb", {"new_optimized_params": True}),
+    "dna_like_fragment": ("dna_like_fragment.pdb", {}),
+    "rna_protein_mixed": ("rna_protein_mixed.pdb", {}),
 }
 
 
 def main() -> None:
     betas = [np.e ** (k / 2) for k in range(-6, 7)]
+    only = set(sys.argv[1:])
     for case, (pdb, kwargs) in CASES.items():
+        if only and case not in only:
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             enc = ENCoM(str(HERE.parent / pdb), **kwargs)
