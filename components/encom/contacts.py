@@ -10,7 +10,8 @@ radius squared: spherical triangles plus arc segments, with a correction for "en
 This module is an independent re-implementation that reproduces the program's output bit for bit:
 
 * the same element/hybridisation radii (:func:`vcontacts_radii`), decided from the PDB atom-name field and
-  the residue name exactly as Vcontacts' ``assign_radii`` does;
+  the residue name exactly as Vcontacts' ``assign_radii`` does, including its quirk that RNA/DNA OP1/OP2
+  oxygens get radius 0.0 (no branch matches the modern names);
 * the same single-precision inputs (coordinates and radii are C ``float``; several intermediate products
   are evaluated in ``float`` in the C code and are reproduced here);
 * the same order-dependent shortcuts: atoms are processed in the order of a 7 A cubic grid, an atom
@@ -157,11 +158,15 @@ def vcontacts_radii(
 
     Notes
     -----
-    Nucleic acids: P 1.80; O with name ending in ``P`` (OP1, O1P) 1.42, ribose O (``'``/``*``) 1.46, base O
-    1.42; N2/N4/N6 1.64 (N3H2), other N 1.64; ribose C 1.88; C2 1.76 in A else 1.61; C4 1.61; C5 1.76 in
-    C/U else 1.61; C6 1.61 in A/G else 1.76; C8 and other C 1.76. Nucleic atoms whose second name column
-    is not P/O/N/C, and oxygens whose 4th column is none of ``P ' * blank`` (e.g. ``OP1A``), keep an
-    unset radius in Vcontacts (undefined behaviour); they get 1.80 here.
+    Nucleic acids (residue field exactly ``"  A"``, ``"  C"``, ``"  G"``, ``"  T"``, ``"  U"``): P 1.80;
+    O whose 4th name column is ``P`` (old naming O1P/O2P) 1.42, ribose O (``'``/``*``) 1.46, base O (blank
+    4th column) 1.42; N 1.64; ribose C 1.88; C2 1.76 in A else 1.61; C4 1.61; C5 1.76 in C/U else 1.61;
+    C6 1.61 in A/G else 1.76; C8 and other C 1.76.
+    **Quirk:** the modern names OP1/OP2 (4th column ``1``/``2``) match no branch, so Vcontacts never sets
+    their radius and uses the zero-filled memory it got from the heap: 0.0 A (their probe sphere is the
+    1.4 A water radius alone). This was checked against the compiled program on the golden structures and
+    is what NRGTEN's surface dicts contain; this function returns 0.0 for every such unset case (also
+    nucleic atoms whose element column is not P/O/N/C).
     Amino acids: O 1.46 when the third column is G or H (OG, OH: hydroxyl), else 1.42; S 1.77; N 1.64;
     C 1.61 for backbone C and carboxyl/amide/guanidinium C (ASP CG, GLU CD, ASN CG, GLN CD, ARG CZ),
     1.88 for CA/CB of PHE/HIS/TYR/TRP and 1.76 for their ring carbons, 1.88 for other aliphatic C;
@@ -1272,6 +1277,39 @@ def _vcontacts_kernel(coords, radii, rw):
 
 
 @njit(cache=True, error_model="numpy")
+def _sort_pairs(n, i, j, a):
+    """Counting sort by i, then insertion sort by j within each row (rows hold ~10-20 pairs)."""
+    m = i.shape[0]
+    start = np.zeros(n + 1, dtype=np.int64)
+    for k in range(m):
+        start[i[k] + 1] += 1
+    for r in range(n):
+        start[r + 1] += start[r]
+    pos = start[:n].copy()
+    oi = np.empty(m, dtype=np.int64)
+    oj = np.empty(m, dtype=np.int64)
+    oa = np.empty(m, dtype=np.float32)
+    for k in range(m):
+        p = pos[i[k]]
+        oi[p] = i[k]
+        oj[p] = j[k]
+        oa[p] = a[k]
+        pos[i[k]] += 1
+    for r in range(n):
+        for k in range(start[r] + 1, start[r + 1]):
+            jk = oj[k]
+            ak = oa[k]
+            q = k - 1
+            while q >= start[r] and oj[q] > jk:
+                oj[q + 1] = oj[q]
+                oa[q + 1] = oa[q]
+                q -= 1
+            oj[q + 1] = jk
+            oa[q + 1] = ak
+    return oi, oj, oa
+
+
+@njit(cache=True, error_model="numpy")
 def _round_9g(a32, out, fallback):
     """``float("%.9g" % x)`` for float32 ``x`` > 0; marks the rare entries that need exact formatting."""
     for k in range(a32.shape[0]):
@@ -1346,19 +1384,29 @@ def contact_areas(
 
     Notes
     -----
-    Atom set and order matter, because Vcontacts' result depends on them (grid processing order,
-    neighbours already processed are kept only if they recorded a positive area, seeded first vertex):
+    Atom set and order matter. Vcontacts' result depends on them through its processing order (a 7 A
+    grid), its rule that an atom already processed stays a neighbour of a later atom only if it recorded a
+    positive area with it, seeded first vertices and stale buffers. Passing the WT miR-125a atoms in
+    plain file order instead of NRGTEN's order changes 37 of 20,136 areas, 2 of them by more than 1e-6
+    relative (one by 32 %). To reproduce NRGTEN:
 
-    * pass exactly the atoms NRGTEN writes to its temporary PDB: the atoms of residues that form beads
-      (``Macromol.resis``), residues in NRGTEN's order and the atoms of each residue sorted by atom
-      serial number; that is file order for ordinary PDB files;
+    * pass exactly the atoms NRGTEN writes to its temporary PDB (``Macromol.get_pdb_file_as_string``):
+      the atoms of ``Macromol.resis`` (atoms that belong to beads), residue by residue in NRGTEN's order,
+      the atoms of each residue sorted by atom serial. For RNA, NRGTEN's REDEFINE_RESIS rule moves the
+      O3' of residue k into residue k+1 (its phosphate bead), so that O3' is written first among the
+      atoms of residue k+1 (its serial is the smallest); the 5' O5' of the first residue and the O3' of
+      the last residue belong to no bead and are not written (WT: 1,824 of 1,826 atoms);
     * drop what Vcontacts' reader drops: hydrogens (PDB name column 14 = 'H'), HOH, and alternate
       locations other than ' '/'A' (NRGTEN blanks altloc flags before writing, so normally nothing);
     * coincident atoms (distance exactly 0) are not neighbours of each other.
 
-    NRGTEN keys its surface dict by atom serial: ``sd[serial[i]][serial[j]] = area``. For beads a and b,
+    NRGTEN keys its surface dict by atom serial, ``sd[serial[i]][serial[j]] = area`` (``i`` is the atom
+    whose sphere carries the area, the first column of the ``.vcon`` file). For beads a and b (a < b),
     ``B_ab = max(0, sum over atoms i in a, j in b of S(i->j) e(t_i, t_j) + S(j->i) e(t_j, t_i))``, where a
-    missing direction contributes nothing and t are the Sobolev atom types.
+    missing direction contributes nothing, ``e`` is the interaction matrix and ``t`` the Sobolev atom
+    types (atoms without a type contribute nothing).
+
+    The first call compiles the numba kernels (about 20 s of CPU, cached on disk afterwards).
     """
     xyz = np.asarray(coords)
     if xyz.ndim != 2 or xyz.shape[1] != 3:
@@ -1376,5 +1424,5 @@ def contact_areas(
     xyz32 = np.ascontiguousarray(xyz, dtype=np.float32)
     rad32 = np.ascontiguousarray(rad, dtype=np.float32)
     i, j, a32 = _vcontacts_kernel(xyz32, rad32, float(water_radius))
-    order = np.lexsort((j, i))
-    return i[order], j[order], _round_like_vcon(a32[order])
+    i, j, a32 = _sort_pairs(xyz32.shape[0], i, j, a32)
+    return i, j, _round_like_vcon(a32)
