@@ -224,5 +224,5 @@ def frame_sha256(df: pd.DataFrame) -> str:
     """A stable hash of a DataFrame's content (for dataset tags)."""
     h = hashlib.sha256()
     h.update(",".join(map(str, df.columns)).encode())
-    h.update(pd.util.hash_pandas_object(df, index=False).values.tobytes())
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
     return h.hexdigest()
