@@ -93,11 +93,15 @@ def signatures_frame(
     )
 
 
+_WORKER_LIMITS: list[Any] = []
+
+
 def _worker_init() -> None:
+    """One BLAS thread per worker process, for the life of the worker (parallelism is over structures)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from components.encom.modes import _blas_controller
 
-    _blas_controller().limit(limits=1, user_api="blas")  # kept for the life of the worker
+    _WORKER_LIMITS.append(_blas_controller().limit(limits=1, user_api="blas"))
 
 
 def _run_chunk(
