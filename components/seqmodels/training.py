@@ -187,9 +187,10 @@ class SeqLightningModule(L.LightningModule):
 
     def configure_optimizers(self) -> Any:
         opt = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        if self.scheduler == "onecycle":
+        if self.scheduler == "onecycle" and self.total_steps >= 4:
+            # warm-up of >= 2 steps: OneCycleLR divides by (pct_start * total_steps - 1)
             sched = torch.optim.lr_scheduler.OneCycleLR(
-                opt, max_lr=self.lr, total_steps=self.total_steps, pct_start=0.25
+                opt, max_lr=self.lr, total_steps=self.total_steps, pct_start=max(0.25, 2 / self.total_steps)
             )
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
         if self.scheduler == "plateau":

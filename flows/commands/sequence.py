@@ -13,8 +13,33 @@ import typer
 _DESCRIPTION = "Train a CNN / CNN+GRU on sequences (± RNA structure), tune with Optuna, log to MLflow."
 
 
+_EPILOG = """\
+inputs:
+  FASTA, one file per class (pysster style; NAME=FILE names the class, else the file name),
+  one multi-label FASTA (header 'labels=A,B'), or a CSV/TSV/Parquet table with a 'sequence'
+  column (+ optional 'structure' dot-brackets) and the --target column(s).
+
+outputs:
+  one MLflow run (experiment dynamotif-sequence): parameters, per-epoch curves, test metrics,
+  ROC/PR or scatter plots, test predictions, the pyfunc model (raw sequences in) and, with
+  --motifs, the motif report under motifs/; with --name the model is registered and gets the
+  alias 'champion' when it beats the current one. The last stdout line is a JSON summary
+  (run_id, model_uri, test_metrics, registered, seconds).
+
+examples:
+  dynamotif sequence --data PUM2=pum2.pos.fa.gz background=pum2.neg.fa.gz --fold --trials 10 --name pum2
+  dynamotif sequence --data utr.csv --target stability --task regression --arch cnn_gru --no-motifs
+  dynamotif predict --model models:/pum2@champion --input seqs.csv --out preds.csv
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dynamotif sequence", description=_DESCRIPTION)
+    p = argparse.ArgumentParser(
+        prog="dynamotif sequence",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument(
         "--data",
         nargs="+",
@@ -37,7 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--arch", default="cnn", choices=["cnn", "cnn_gru"], help="pysster-style CNN or Saluki-style CNN+GRU"
     )
-    p.add_argument("--fold", action="store_true", help="add RNA secondary structure (ViennaRNA MFE, cached)")
+    p.add_argument(
+        "--fold",
+        action="store_true",
+        help="add RNA secondary structure (ViennaRNA MFE, noLP, cached by sequence hash)",
+    )
     p.add_argument("--trials", type=int, default=0, help="Optuna trials (0: train the defaults once)")
     p.add_argument(
         "--name", default=None, help="register under this name; alias champion when it beats the current"
@@ -56,6 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study-name", default=None, help="Optuna study name (workers sharing a study)")
     p.add_argument("--cache-dir", default=None, help="folding cache (default ~/.cache/dynamotif/fold)")
     p.add_argument("--experiment", default=None, help="MLflow experiment (default dynamotif-sequence)")
+    p.add_argument(
+        "--motifs",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="interpret the final model (kernel motifs, Tomtom, report.html) and log it (default: on)",
+    )
+    p.add_argument(
+        "--motif-sequences",
+        type=int,
+        default=500,
+        metavar="N",
+        help="test sequences interpreted (default 500)",
+    )
+    p.add_argument("--motif-db", default=None, help="attract | jaspar | MEME file (default by alphabet)")
     return p
 
 
@@ -124,6 +167,12 @@ def register(app: typer.Typer) -> None:
             cache_dir=args.cache_dir,
             experiment=args.experiment,
             progress=True,
+            motifs=args.motifs,
+            motif_sequences=args.motif_sequences,
+            motif_db=args.motif_db,
         )
-        brief = {k: summary.get(k) for k in ("run_id", "model_uri", "test_metrics", "registered", "seconds")}
+        brief = {
+            k: summary.get(k)
+            for k in ("run_id", "model_uri", "test_metrics", "registered", "motifs", "seconds")
+        }
         typer.echo(json.dumps(brief, default=str))
