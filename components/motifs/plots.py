@@ -26,7 +26,7 @@ _STRUCT_COLORS = {"S": "#444444", "H": "#E4572E", "I": "#29335C", "M": "#A8C686"
 
 def _save(fig: plt.Figure, path: Path) -> Path:
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=90, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=72, bbox_inches="tight")
     plt.close(fig)
     return path
 

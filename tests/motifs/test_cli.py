@@ -92,35 +92,21 @@ def _one_error_line(capsys) -> str:
     return err[0]
 
 
-def test_cli_not_a_sequence_model(registry, capsys):
-    rc = main(
-        [
-            "motifs",
-            "--model",
-            "models:/plain@champion",
-            "--data",
-            str(registry["fasta"]),
-            "--out-dir",
-            str(registry["root"] / "o2"),
-        ]
+def _motifs(registry, model: str, data: Path, out: str, *extra: str) -> int:
+    return main(
+        ["motifs", "--model", model, "--data", str(data), "--out-dir", str(registry["root"] / out), *extra]
     )
+
+
+def test_cli_not_a_sequence_model(registry, capsys):
+    rc = _motifs(registry, "models:/plain@champion", registry["fasta"], "o2")
     assert rc == 2 and "not a sequence model" in _one_error_line(capsys)
 
 
 def test_cli_alphabet_mismatch(registry, capsys):
     dna = registry["root"] / "dna.fa"
     dna.write_text("".join(f">s{i}\n{s.replace('U', 'T')}\n" for i, s in enumerate(registry["seqs"][:30])))
-    rc = main(
-        [
-            "motifs",
-            "--model",
-            "models:/toy@champion",
-            "--data",
-            str(dna),
-            "--out-dir",
-            str(registry["root"] / "o3"),
-        ]
-    )
+    rc = _motifs(registry, "models:/toy@champion", dna, "o3")
     line = _one_error_line(capsys)
     assert rc == 2 and "convert T to U" in line and "dna.fa" in line
 
@@ -128,18 +114,6 @@ def test_cli_alphabet_mismatch(registry, capsys):
 def test_cli_unreadable_meme(registry, capsys):
     bad: Path = registry["root"] / "broken.meme"
     bad.write_text("this is not a motif file\n")
-    rc = main(
-        [
-            "motifs",
-            "--model",
-            "models:/toy@champion",
-            "--data",
-            str(registry["fasta"]),
-            "--motif-db",
-            str(bad),
-            "--out-dir",
-            str(registry["root"] / "o4"),
-        ]
-    )
+    rc = _motifs(registry, "models:/toy@champion", registry["fasta"], "o4", "--motif-db", str(bad))
     line = _one_error_line(capsys)
     assert rc == 2 and "broken.meme" in line and "no motifs found" in line
