@@ -332,30 +332,23 @@ def _add_vedge(ev, e_start, e_end, e_pl, e_sp, en, ai, p0, p1, testp, pxi, start
 
 
 @njit(cache=True, error_model="numpy")
-def _closest_plane(ai, lo, hi, pa, pb, oldpc, s0, s1, s2, v0, v1, v2, vtmin, pc):
+def _closest_plane(ai, lo, hi, pa, pb, oldpc, s0, s1, s2, v0, v1, v2, vtmin, pc, vtbuf):
     """Nearest plane crossed by the ray s + t v (t > 0), as Vcontacts' edge walk finds it.
 
-    Same arithmetic as the C loop ``vt = -(A.s + D) / (A.v); if (vt < vtmin && vt > 0)``, but the
-    division is skipped when the sign or a conservative magnitude bound already rules the plane out,
-    which cannot change the outcome (the quotient is rounded monotonically).
+    Same arithmetic and tie rule as the C loop ``vt = -(A.s + D) / (A.v); if (vt < vtmin && vt > 0)``.
+    The quotients are computed in a first, vectorisable pass; C skips planes with ``A.v == 0``, whose
+    quotient here is +-inf or NaN and fails the same test.
     """
     for cai in range(lo, hi):
-        if cai != pa and cai != pb and cai != oldpc:
-            vtdiv = ai[cai, 0] * v0 + ai[cai, 1] * v1 + ai[cai, 2] * v2
-            if vtdiv != 0.0:
-                num = ai[cai, 0] * s0 + ai[cai, 1] * s1 + ai[cai, 2] * s2 + ai[cai, 3]
-                if vtdiv > 0.0:
-                    if not num < 0.0:
-                        continue
-                elif not num > 0.0:
-                    continue
-                avd = abs(vtdiv)
-                if avd > 1e-200 and abs(num) > vtmin * avd * (1.0 + 1e-9):
-                    continue
-                vt = -num / vtdiv
-                if vt < vtmin and vt > 0:
-                    vtmin = vt
-                    pc = cai
+        vtdiv = ai[cai, 0] * v0 + ai[cai, 1] * v1 + ai[cai, 2] * v2
+        num = ai[cai, 0] * s0 + ai[cai, 1] * s1 + ai[cai, 2] * s2 + ai[cai, 3]
+        vtbuf[cai] = -num / vtdiv
+    for cai in range(lo, hi):
+        vt = vtbuf[cai]
+        if vt < vtmin and vt > 0:
+            if cai != pa and cai != pb and cai != oldpc:
+                vtmin = vt
+                pc = cai
     return vtmin, pc
 
 
@@ -633,7 +626,7 @@ def _start_polyhedron(
 
 
 @njit(cache=True, error_model="numpy")
-def _walk(nc, rado_sq32, ai, flag, pxi, pdist, pplane, ev, e_start, e_end, e_pl, e_sp, e_ep):
+def _walk(nc, rado_sq32, ai, flag, pxi, pdist, pplane, ev, e_start, e_end, e_pl, e_sp, e_ep, vtbuf):
     """Edge walk of ``voronoi_poly2``; returns (edgenum, vn), edgenum = -1 when the failsafe must restart."""
     startedge = np.int64(0)
     edgenum = np.int64(3)
@@ -655,12 +648,16 @@ def _walk(nc, rado_sq32, ai, flag, pxi, pdist, pplane, ev, e_start, e_end, e_pl,
         pb = e_pl[startedge, 1]
         oldpc = e_sp[startedge]
         pc = np.int64(-1)
-        vtmin, pc = _closest_plane(ai, np.int64(0), nc, pa, pb, oldpc, s0, s1, s2, v0, v1, v2, vtmin, pc)
+        vtmin, pc = _closest_plane(
+            ai, np.int64(0), nc, pa, pb, oldpc, s0, s1, s2, v0, v1, v2, vtmin, pc, vtbuf
+        )
         x0 = s0 + vtmin * v0
         x1 = s1 + vtmin * v1
         x2 = s2 + vtmin * v2
         if (x0 * x0 + x1 * x1 + x2 * x2) > rado_sq32:
-            vtmin, pc = _closest_plane(ai, nc, nc + 4, pa, pb, oldpc, s0, s1, s2, v0, v1, v2, vtmin, pc)
+            vtmin, pc = _closest_plane(
+                ai, nc, nc + 4, pa, pb, oldpc, s0, s1, s2, v0, v1, v2, vtmin, pc, vtbuf
+            )
             x0 = s0 + vtmin * v0
             x1 = s1 + vtmin * v1
             x2 = s2 + vtmin * v2
@@ -1115,6 +1112,7 @@ def _vcontacts_kernel(coords, radii, rw):
     arc1 = np.zeros(3, dtype=np.float64)
     projpt = np.zeros(3, dtype=np.float64)
     engplane = np.zeros(_MAXC, dtype=np.int64)
+    vtbuf = np.zeros(_MAXC + 4, dtype=np.float64)
 
     for atomi in range(n):
         a0 = pdblist[atomi]
@@ -1175,7 +1173,7 @@ def _vcontacts_kernel(coords, radii, rw):
                 e_sp,
             )
             edgenum, vn = _walk(
-                nc, rado_sq32, ai, flag, pxi, pdist, pplane, ev, e_start, e_end, e_pl, e_sp, e_ep
+                nc, rado_sq32, ai, flag, pxi, pdist, pplane, ev, e_start, e_end, e_pl, e_sp, e_ep, vtbuf
             )
             if edgenum >= 0:
                 break
