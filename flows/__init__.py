@@ -12,6 +12,8 @@ for _key, _value in {
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_LOGGING_LOG_PRINTS": "false",
     "PREFECT_UI_ENABLED": "true",
+    # the ephemeral API server needs more than the default 20 s on a busy 2-core machine
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
     "DO_NOT_TRACK": "1",
     "MLFLOW_ENABLE_TELEMETRY": "false",
     "MLFLOW_DISABLE_TELEMETRY": "true",
