@@ -58,6 +58,8 @@ _OURS_SCRIPT = r"""
 import json, sys, time
 import numpy as np
 from components.encom import compute_signatures
+from components.encom.runtime import tune_allocator
+tune_allocator()  # as in the batch workers
 files, out = json.loads(sys.argv[1]), sys.argv[2]
 times, sigs, steps = [], [], []
 for k, f in enumerate(files):

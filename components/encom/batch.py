@@ -100,7 +100,9 @@ def _worker_init() -> None:
     """One BLAS thread per worker process, for the life of the worker (parallelism is over structures)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from components.encom.modes import _blas_controller
+    from components.encom.runtime import tune_allocator
 
+    tune_allocator()
     _WORKER_LIMITS.append(_blas_controller().limit(limits=1, user_api="blas"))
 
 

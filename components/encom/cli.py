@@ -51,7 +51,9 @@ def run_signatures(
     """
     from components.common.io import _table_kind
     from components.encom.batch import compute_signatures_batch, concatenate_chunks
+    from components.encom.runtime import tune_allocator
 
+    tune_allocator()
     out = Path(out)
     _table_kind(out)  # fail early on an unknown extension
     if not structures:
