@@ -22,5 +22,34 @@ for _key, _value in {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
 }.items():
     os.environ.setdefault(_key, _value)
+
+# MLflow nags about type hints / cloudpickle on every pyfunc log; our pyfunc models carry explicit
+# signatures and input examples, so these say nothing to a user.
+import warnings as _warnings  # noqa: E402
+
+for _pattern in (
+    r"Add type hints to the `predict` method",
+    r"Type hint used in the model's predict function",
+    r"Passing a Python object as `python_model`",
+):
+    _warnings.filterwarnings("ignore", message=_pattern)
+
+#: loggers that are chatty at INFO; the CLI keeps them at WARNING unless --verbose
+NOISY_LOGGERS = (
+    "mlflow",
+    "httpx",
+    "httpcore",
+    "prefect",
+    "alembic",
+    "urllib3",
+    "numba",
+    "lightning",
+    "lightning.pytorch",
+    "lightning.fabric",
+    "pytorch_lightning",
+    "distributed",
+    "asyncio",
+)

@@ -64,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     verbose = "--verbose" in args or "-v" in args[:1] or os.environ.get("DYNAMOTIF_VERBOSE") == "1"
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
+    if not verbose:
+        from flows import NOISY_LOGGERS
+
+        for name in NOISY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         app(args=args, standalone_mode=False)
         return 0
