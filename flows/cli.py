@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if not verbose:
         from flows import NOISY_LOGGERS
 
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # mlflow resets its logger on import
         for name in NOISY_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
     try:
