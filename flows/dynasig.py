@@ -26,7 +26,7 @@ from prefect.cache_policies import NO_CACHE
 
 from components.common.errors import DynamotifError, InputError
 
-__all__ = ["dynasig_flow", "run_dynasig", "signature_chunk", "demo", "make_task_runner"]
+__all__ = ["dynasig_flow", "run_dynasig", "preflight", "signature_chunk", "demo", "make_task_runner"]
 
 log = logging.getLogger("dynamotif.dynasig")
 
@@ -399,10 +399,64 @@ def dynasig_flow(
         return result
 
 
+def preflight(
+    structure: str | Path,
+    variants: str | Path,
+    target: str = "eff",
+    features: Sequence[str] = (),
+    split: str = "n_mut:3",
+    models: Sequence[str] = ("lasso",),
+    signatures: str | Path | None = None,
+    validation: str = "split:0.2",
+    seed: int = 0,
+    strict: bool = False,
+    variant_column: str = "variant",
+    **_ignored: Any,
+) -> None:
+    """Every input check that needs no signatures, before any flow or MLflow run starts.
+
+    Missing files/columns, malformed model/split/validation specs, non-numeric targets, missing
+    values with ``strict``, variants that do not fit the WT structure (or have no precomputed
+    signature) and splits that leave a side empty all fail here with one :class:`InputError`.
+    """
+    import warnings
+
+    from components.common.errors import DynamotifWarning
+    from components.dynasig_ml import build_dataset, load_signatures, make_split, parse_model_spec
+    from components.dynasig_ml.splits import parse_validation
+
+    structure, variants_path = Path(structure), Path(variants)
+    if not structure.exists():
+        raise InputError("structure file does not exist", file=structure)
+    table = _check_table(variants_path, variant_column, target, list(features))
+    for m in models:
+        parse_model_spec(m)
+    parse_validation(validation)
+    sigs = load_signatures(signatures) if signatures else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DynamotifWarning)
+        data = build_dataset(
+            table,
+            target,
+            signatures=sigs,
+            features=list(features),
+            variant_column=variant_column,
+            strict=strict,
+            source=variants_path.name,
+        )
+    if sigs is None:
+        from components.encom.structure import read_structure
+
+        _validate_variants(read_structure(structure), table[variant_column].tolist(), variants_path)
+    make_split(split, data, seed=seed)
+
+
 def run_dynasig(
     *, runner: str = "threads", workers: int | None = None, dask_address: str | None = None, **kwargs: Any
 ) -> dict[str, Any]:
-    """Run :func:`dynasig_flow` on the chosen task runner (``threads``/``processes``/Dask address)."""
+    """Check the inputs (:func:`preflight`), then run :func:`dynasig_flow` on the chosen task runner
+    (``threads``/``processes``/Dask address). Bad input fails before any Prefect or MLflow run exists."""
+    preflight(**kwargs)
     task_runner = make_task_runner(runner, workers, dask_address)
     return dynasig_flow.with_options(task_runner=task_runner)(**kwargs)
 
