@@ -34,6 +34,7 @@ for _pattern in (
     r"Add type hints to the `predict` method",
     r"Type hint used in the model's predict function",
     r"Passing a Python object as `python_model`",
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",  # lightning 2.6 on torch 2.13
 ):
     _warnings.filterwarnings("ignore", message=_pattern)
 
