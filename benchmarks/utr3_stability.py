@@ -1,7 +1,8 @@
 """3'UTR stability MPRA (Siegel 2022): CNN+GRU regression vs a 6-mer ridge baseline, same seeded
 80/10/10 split on ``stability_jurkat``. Target: test Pearson r >= baseline + 0.05.
 
-Usage: python benchmarks/utr3_stability.py [--quick] [--data FILE]   (--quick: 6,000 sequences)
+Usage: python benchmarks/utr3_stability.py [--quick] [--data FILE] [--params JSON]
+``--quick``: 2,000 sequences, 3 epochs (an end-to-end check, not an accuracy figure).
 Prints ONE JSON line.
 """
 
@@ -62,7 +63,7 @@ def main() -> None:
 
     df = pd.read_csv(args.data, sep="\t").dropna(subset=["stability_jurkat"])
     if args.quick:
-        df = df.sample(n=6000, random_state=args.seed)
+        df = df.sample(n=2000, random_state=args.seed)
     seqs = [s.upper() for s in df["seq"]]
     y = df["stability_jurkat"].to_numpy(np.float32)[:, None]
     data = SequenceData(
@@ -83,7 +84,7 @@ def main() -> None:
         "gru_units": 64,
         "dropout": 0.2,
         "lr": 2e-3,
-        "max_epochs": 12 if args.quick else 20,
+        "max_epochs": 3 if args.quick else 20,
         "patience": 4,
         **json.loads(args.params),
     }

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
+from mlflow.pyfunc import PythonModel
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -33,7 +33,7 @@ EXAMPLE_DIR = Path(__file__).resolve().parents[1] / "examples" / "rbp"
 # pyfunc: raw sequences in, predictions out
 
 
-class SequencePyfunc(mlflow.pyfunc.PythonModel):
+class SequencePyfunc(PythonModel):
     """Serves a :class:`~components.seqmodels.bundle.SequenceModel` (artifact ``bundle``).
 
     Input: a table with a ``sequence`` column (and optionally ``structure`` dot-brackets); the
@@ -46,7 +46,9 @@ class SequencePyfunc(mlflow.pyfunc.PythonModel):
 
         self.bundle = load_bundle(context.artifacts["bundle"])
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         from components.seqmodels.bundle import predict
         from flows.serving import check_batch, input_errors_as_bad_request
 
@@ -156,7 +158,7 @@ _STEP_FUNCS: dict[str, Callable[..., Any]] = {
     "train": train_step,
     "evaluate": evaluate_step,
 }
-_TASKS = {name: task(fn, name=f"sequence-{name}", cache_policy=NO_CACHE) for name, fn in _STEP_FUNCS.items()}
+_TASKS = {name: task(name=f"sequence-{name}", cache_policy=NO_CACHE)(fn) for name, fn in _STEP_FUNCS.items()}
 
 
 def _step(name: str) -> Callable[..., Any]:
@@ -224,11 +226,19 @@ def run_sequence(
     cache_dir: str | None = None,
     experiment: str | None = None,
     progress: bool = False,
+    motifs: bool = False,
+    motif_sequences: int = 500,
+    motif_db: str | None = None,
+    motif_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train (and optionally tune) a sequence model; log everything under one parent run.
 
+    With ``motifs=True`` the final model is interpreted by the motif stage
+    (:func:`flows.motifs.interpret_task`) on at most ``motif_sequences`` test sequences (seeded
+    sample) and its report is logged under ``motifs/`` of the same run.
+
     Returns a summary: ``run_id``, ``model_uri``, ``test_metrics``, ``best_params``, ``trials``
-    (number/state/value), ``registered`` (name, version, promoted) and timings.
+    (number/state/value), ``registered`` (name, version, promoted), ``motifs`` and timings.
     """
     from components.common.io import file_sha256, write_json
     from components.seqmodels.data import parse_data_spec
@@ -349,6 +359,10 @@ def run_sequence(
         info = _log_model(bundle, te.sequences[:2], work)
         summary["model_uri"] = f"runs:/{parent.info.run_id}/model"
         summary["test_metrics"] = test_metrics
+        if motifs:
+            summary["motifs"] = _motif_step(
+                bundle, te, work / "motifs", motif_sequences, seed, motif_db, motif_params or {}
+            )
         metric = f"test_{primary_metric(bundle.task)}"
         if name:
             reg = tracking.register_and_promote(
@@ -369,6 +383,45 @@ def run_sequence(
         )
         summary["out_dir"] = str(work)
     return summary
+
+
+def _motif_step(
+    bundle: Any,
+    data: Any,
+    out_dir: Path,
+    max_sequences: int,
+    seed: int,
+    motif_db: str | None,
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """The motifs engineer's stage on (a seeded sample of) ``data``, logged to the active run.
+
+    An interpretation failure does not undo the trained model: it is logged as a warning and a
+    ``motifs_error`` tag, and returned as ``{"error": ...}``.
+    """
+    import numpy as np
+
+    from flows.motifs import interpret_task
+
+    n = len(data)
+    idx = np.arange(n)
+    if max_sequences and n > max_sequences:
+        idx = np.sort(np.random.default_rng(seed).choice(n, max_sequences, replace=False))
+    seqs = [data.sequences[i] for i in idx]
+    labels = np.asarray(data.y)[idx]
+    t0 = time.perf_counter()
+    from prefect.context import FlowRunContext
+
+    interpret = interpret_task if FlowRunContext.get() is not None else interpret_task.fn
+    try:
+        res = interpret(bundle, seqs, labels, out_dir, motif_db, **params)
+    except Exception as exc:  # noqa: BLE001 - the model stays logged/registered; the error is recorded
+        msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        log.warning("motif interpretation failed: %s", msg)
+        tracking.set_tags({"motifs_error": msg})
+        return {"error": msg}
+    tracking.log_metrics({"motifs_seconds": time.perf_counter() - t0, "motifs_sequences": len(seqs)})
+    return {k: v for k, v in res.items() if k in ("report", "meme", "tomtom", "metrics")}
 
 
 def _study(
@@ -462,6 +515,10 @@ def sequence_flow(
     cache_dir: str | None = None,
     experiment: str | None = None,
     progress: bool = False,
+    motifs: bool = False,
+    motif_sequences: int = 500,
+    motif_db: str | None = None,
+    motif_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Prefect flow around :func:`run_sequence` (same parameters)."""
     return run_sequence(
@@ -488,12 +545,16 @@ def sequence_flow(
         cache_dir=cache_dir,
         experiment=experiment,
         progress=progress,
+        motifs=motifs,
+        motif_sequences=motif_sequences,
+        motif_db=motif_db,
+        motif_params=motif_params,
     )
 
 
 def demo(out_dir: Path) -> None:
     """Run the flow on the bundled RBP slice (``examples/rbp``): 2 Optuna trials, structure folded,
-    registered as ``rbp-demo``. Under 2 minutes on 2 cores."""
+    registered as ``rbp-demo``, motif report on 200 test sequences. Under 2 minutes on 2 cores."""
     ex = EXAMPLE_DIR
     out_dir = Path(out_dir)
     summary = sequence_flow(
@@ -512,6 +573,9 @@ def demo(out_dir: Path) -> None:
         name="rbp-demo",
         out_dir=str(out_dir / "sequence"),
         cache_dir=str(out_dir / "fold-cache"),
+        motifs=True,
+        motif_sequences=200,
+        motif_params={"attribution_sequences": 100},
     )
     m = summary["test_metrics"]
     print(

@@ -46,7 +46,9 @@ def load_search_space(path: str | Path | None = None) -> dict[str, Any]:
     return space
 
 
-def suggest(trial: optuna.Trial, space: dict[str, Any], arch: str) -> dict[str, Any]:
+def suggest(
+    trial: optuna.Trial | optuna.trial.FixedTrial, space: dict[str, Any], arch: str
+) -> dict[str, Any]:
     """One configuration: ``fixed`` values + suggestions from ``common`` and the ``arch`` section."""
     params: dict[str, Any] = dict(space.get("fixed") or {})
     for section in ("common", arch):

@@ -1,6 +1,7 @@
 """Integration: the sequence flow against a real MLflow server; CLI error paths; serving."""
 
 import mlflow
+import pandas as pd
 import pytest
 
 from flows.cli import main
@@ -22,6 +23,14 @@ GOOD = {
     "weight_decay": 1e-3,
 }
 BAD = {**GOOD, "lr": 1e-7}
+#: the enqueued trials must lie inside the search space: only lr/weight_decay are searched
+SPACE = """
+fixed: {kernel_num: 16, kernel_len: 7, conv_num: 1, pool_size: 2, neuron_num: 16,
+        dropout_conv: 0.0, dropout_dense: 0.1, batch_size: 32, patience: 4}
+common:
+  lr: {type: float, low: 1.0e-8, high: 1.0e-1, log: true}
+  weight_decay: {type: float, low: 1.0e-5, high: 1.0e-1, log: true}
+"""
 
 
 def _runs(experiment: str):
@@ -45,6 +54,7 @@ def test_two_trial_study_nested_runs_pruned_registered_and_served(mlflow_env, tm
     from flows.sequence import run_sequence
 
     pos, neg = binary_fastas(tmp_path, n=100)
+    (tmp_path / "space.yaml").write_text(SPACE)
     summary = run_sequence(
         [f"bound={pos}", str(neg)],
         trials=2,
@@ -52,6 +62,10 @@ def test_two_trial_study_nested_runs_pruned_registered_and_served(mlflow_env, tm
         name="seq-test",
         experiment="seq-study",
         initial_configs=[GOOD, BAD],
+        search_space=tmp_path / "space.yaml",
+        motifs=True,
+        motif_sequences=40,
+        motif_params={"attribution": "none"},
         out_dir=tmp_path / "out",
     )
     assert [t["state"] for t in summary["trials"]] == ["COMPLETE", "PRUNED"]
@@ -67,10 +81,30 @@ def test_two_trial_study_nested_runs_pruned_registered_and_served(mlflow_env, tm
     client = mlflow.MlflowClient()
     mv = client.get_model_version_by_alias("seq-test", "champion")
     assert mv.version == summary["registered"]["version"] and summary["registered"]["promoted"]
-    # pyfunc on raw sequences, then a real served request
+    # the motif stage logged its report to the model's run
+    assert "error" not in summary["motifs"], summary["motifs"]
+    logged = {a.path for a in client.list_artifacts(summary["run_id"], "motifs")}
+    assert {"motifs/report.html", "motifs/motifs.meme"} <= logged, logged
+    assert parent.data.metrics["motifs_sequences"] == min(40, int(parent.data.params["n_test"]))
+    # pyfunc on raw sequences, `dynamotif predict` on a table, then a real served request
     model = mlflow.pyfunc.load_model("models:/seq-test@champion")
-    out = model.predict({"sequence": ["UGUAAAUA" * 5, "GC" * 20]})
+    out = model.predict(pd.DataFrame({"sequence": ["UGUAAAUA" * 5, "GC" * 20]}))
     assert list(out.columns) == ["prediction"] and out["prediction"][0] > out["prediction"][1]
+    pd.DataFrame({"id": ["m", "p"], "sequence": ["UGUAAAUA" * 5, "GC" * 20]}).to_csv(tmp_path / "in.csv")
+    rc = main(
+        [
+            "predict",
+            "--model",
+            "models:/seq-test@champion",
+            "--input",
+            str(tmp_path / "in.csv"),
+            "--out",
+            str(tmp_path / "p.csv"),
+        ]
+    )
+    preds = pd.read_csv(tmp_path / "p.csv")
+    assert rc == 0 and list(preds["id"]) == ["m", "p"], preds
+    assert preds["prediction"].tolist() == pytest.approx(out["prediction"].tolist(), abs=1e-5)
     url = serve_model("models:/seq-test@champion", env={"MLFLOW_TRACKING_URI": mlflow_env})
     status, body = post_json(url + "/invocations", {"dataframe_records": [{"sequence": "UGUAAAUA" * 5}]})
     assert status == 200 and 0 <= body["predictions"][0]["prediction"] <= 1
