@@ -7,13 +7,15 @@
 #     ulimits (a private containers.conf), the host CA bundle and wheel folders mounted at build time
 #     only;
 #  4. runs the `encom` image on a test structure and compares its signatures with the in-process ones;
-#  5. starts an MLflow server and a Prefect server on 127.0.0.1, podman's Docker-compatible API
+#  5. serves a registered model with the `serve` image and checks a good request (200) and the
+#     malformed ones (4xx);
+#  6. starts an MLflow server and a Prefect server on 127.0.0.1, podman's Docker-compatible API
 #     socket and a Prefect worker on the docker pool, deploys `stack-check-docker` from prefect.yaml,
 #     runs it, and checks the flow run completed in a container and its MLflow run (tagged with the
 #     flow-run id) holds signatures equal to the in-process ones.
 # Prints one JSON line of timings at the end. Environment: TAG (dev), BASE_IMAGE, TARGETS
-# (default "encom flows"), PYTHON (.venv/bin/python), KEEP=1 keeps the work folder, STEPS (default
-# "base build signatures flow"; e.g. STEPS=flow reuses images already built), SIGNATURES=0 runs the
+# (default "encom flows serve"), PYTHON (.venv/bin/python), KEEP=1 keeps the work folder, STEPS (default
+# "base build signatures serve flow"; e.g. STEPS=flow reuses images already built), SIGNATURES=0 runs the
 # flow without a structure (a wiring check only).
 set -euo pipefail
 
@@ -22,14 +24,14 @@ PY="${PYTHON:-$REPO/.venv/bin/python}"
 BIN="$(dirname "$PY")"
 TAG="${TAG:-dev}"
 BASE_IMAGE="${BASE_IMAGE:-localhost/dynamotif-base:bookworm}"
-TARGETS="${TARGETS:-encom flows}"
-STEPS=" ${STEPS:-base build signatures flow} "
+TARGETS="${TARGETS:-encom flows serve}"
+STEPS=" ${STEPS:-base build signatures serve flow} "
 SIGNATURES="${SIGNATURES:-1}"
 STRUCTURE="${STRUCTURE:-$REPO/../shared/data/nrgten_test_structures/test_medium.pdb}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/dynamotif-ct.XXXXXX")"
 PIDS=()
 T0=$(date +%s)
-declare -A TIMES=([tools]=0 [base_image]=0 [build]=0 [signatures_container]=0 [services]=0 [flow_docker_pool]=0)
+declare -A TIMES=([tools]=0 [base_image]=0 [build]=0 [signatures_container]=0 [serve_container]=0 [services]=0 [flow_docker_pool]=0)
 
 log() { printf '[container-test %4ss] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
 cleanup() {
@@ -180,7 +182,52 @@ np.testing.assert_allclose(got, local.entropic, rtol=1e-9, atol=1e-12)
 print(f"container signatures == in-process ({table.name}, {local.entropic.shape[1]} beads x {local.entropic.shape[0]} betas)")
 PY
 
-# --- 5. a flow through a Prefect docker work pool on podman's socket, visible in MLflow ---------------------
+# --- 5. the serving image: a registered model behind `mlflow models serve` in a container -----------------
+serve_in_container() {
+  local port model="$WORK/model"
+  cd "$REPO"
+  port=$(free_port)
+  "$PY" - "$WORK" "$model" <<'PY'
+import importlib.util
+import sys
+from pathlib import Path
+
+import mlflow
+
+work, model = Path(sys.argv[1]), Path(sys.argv[2])
+spec = importlib.util.spec_from_file_location("serve_load", Path.cwd() / "benchmarks" / "serve_load.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+(work / "registry").mkdir()
+uri = bench.register_stand_in_model(f"sqlite:///{work / 'registry' / 'mlflow.db'}", work / "registry")
+mlflow.artifacts.download_artifacts(uri, dst_path=str(model))
+PY
+  chmod -R a+rX "$model"
+  local cid
+  cid=$(podman run -d --rm "${RUN_FLAGS[@]}" -p "127.0.0.1:$port:8080" -v "$model:/model:ro" \
+    -e DYNAMOTIF_SERVE_MAX_ROWS=100 "localhost/dynamotif-serve:$TAG")
+  wait_http "http://127.0.0.1:$port/ping" 240 || { podman logs "$cid" >&2; podman stop "$cid" >/dev/null; return 1; }
+  "$PY" - "http://127.0.0.1:$port" <<'PY' || { podman logs "$cid" >&2; podman stop "$cid" >/dev/null; return 1; }
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+spec = importlib.util.spec_from_file_location("serve_load", Path.cwd() / "benchmarks" / "serve_load.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+url = sys.argv[1]
+status, text = bench.post(url, json.dumps({"dataframe_records": [{"variant": "A12C;C74A"}]}).encode())
+assert status == 200 and json.loads(text)["predictions"][0]["variant"] == "A12C;C74A", (status, text[:300])
+bad = {case: bench.post(url, body, ctype)[0] for case, (body, ctype) in bench.malformed_cases(100).items()}
+assert all(400 <= s < 500 for s in bad.values()), bad
+print(f"serve image: 200 for a valid request, 4xx for {len(bad)} malformed ones {bad}", file=sys.stderr)
+PY
+  podman stop "$cid" >/dev/null
+}
+want serve && timed serve_container serve_in_container
+
+# --- 6. a flow through a Prefect docker work pool on podman's socket, visible in MLflow ---------------------
 export PREFECT_HOME="$WORK/prefect-home" PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1
 export PREFECT_WORKER_QUERY_SECONDS=2 PREFECT_WORKER_PREFETCH_SECONDS=5 PATH="$BIN:$PATH"
 MLPORT=$(free_port)
@@ -261,6 +308,6 @@ PY
 want flow && timed flow_docker_pool deploy_and_run
 
 TOTAL=$(($(date +%s) - T0))
-printf '{"benchmark": "container_test", "total_s": %d, "tools_s": %d, "base_image_s": %d, "build_s": %d, "signatures_container_s": %d, "services_s": %d, "flow_docker_pool_s": %d, "targets": "%s"}\n' \
+printf '{"benchmark": "container_test", "total_s": %d, "tools_s": %d, "base_image_s": %d, "build_s": %d, "signatures_container_s": %d, "serve_container_s": %d, "services_s": %d, "flow_docker_pool_s": %d, "targets": "%s"}\n' \
   "$TOTAL" "${TIMES[tools]}" "${TIMES[base_image]}" "${TIMES[build]}" "${TIMES[signatures_container]}" \
-  "${TIMES[services]}" "${TIMES[flow_docker_pool]}" "$TARGETS"
+  "${TIMES[serve_container]}" "${TIMES[services]}" "${TIMES[flow_docker_pool]}" "$TARGETS"
