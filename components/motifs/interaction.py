@@ -21,7 +21,14 @@ from scipy import stats
 
 from components.motifs.tomtom import bh_fdr
 
-__all__ = ["dinucleotide_shuffle", "scramble_site", "pair_interaction", "interaction_table"]
+__all__ = [
+    "dinucleotide_shuffle",
+    "scramble_site",
+    "pair_interaction",
+    "scrambled_batch",
+    "score_interaction",
+    "interaction_table",
+]
 
 
 def dinucleotide_shuffle(seq: str, rng: np.random.Generator) -> str:
@@ -135,20 +142,38 @@ def pair_interaction(
         ``n, joint_median, additive_median, interaction_median, relative, wilcoxon_stat, p_value``
         and the per-sequence arrays ``o, a, b, both``.
     """
+    batch = scrambled_batch(sequences, sites_a, sites_b, n_shuffles=n_shuffles, method=method, seed=seed)
+    return score_interaction(
+        np.asarray(predict(batch), dtype=float), len(sequences), n_shuffles=n_shuffles, output=output
+    )
+
+
+def scrambled_batch(
+    sequences: Sequence[str],
+    sites_a: Sequence[tuple[int, int]],
+    sites_b: Sequence[tuple[int, int]],
+    *,
+    n_shuffles: int = 2,
+    method: str = "dinucleotide",
+    seed: int = 0,
+) -> list[str]:
+    """The sequences to predict for one pair: originals, then per shuffle A-, B- and both-scrambled."""
     rng = np.random.default_rng(seed)
     seqs = list(sequences)
-    m = len(seqs)
     batch: list[str] = list(seqs)
     for _ in range(n_shuffles):
         sa = [scramble_site(s, a0, a1, rng, method=method) for s, (a0, a1) in zip(seqs, sites_a, strict=True)]
         sb = [scramble_site(s, b0, b1, rng, method=method) for s, (b0, b1) in zip(seqs, sites_b, strict=True)]
         sab = [scramble_site(x, b0, b1, rng, method=method) for x, (b0, b1) in zip(sa, sites_b, strict=True)]
         batch += sa + sb + sab
-    pred = np.asarray(predict(batch), dtype=float)
+    return batch
+
+
+def score_interaction(pred: np.ndarray, m: int, *, n_shuffles: int = 2, output: int = 0) -> dict:
+    """Statistics of one pair from the predictions of its :func:`scrambled_batch` (``m`` sequences)."""
     pred = pred[:, output] if pred.ndim == 2 else pred
     o = pred[:m]
-    rest = pred[m:].reshape(n_shuffles, 3, m).mean(axis=0)
-    a, b, both = rest
+    a, b, both = pred[m:].reshape(n_shuffles, 3, m).mean(axis=0)
     joint = o - both
     additive = (b - both) + (a - both)
     diff = joint - additive

@@ -27,7 +27,7 @@ from components.motifs.attribution import (
     project_to_bases,
 )
 from components.motifs.contribution import neuron_contribution
-from components.motifs.interaction import interaction_table, pair_interaction
+from components.motifs.interaction import interaction_table, score_interaction, scrambled_batch
 from components.motifs.kernels import class_groups, kernel_motifs
 from components.motifs.meme import Motif, write_meme
 from components.motifs.plots import plot_class_enrichment, plot_cooccurrence, plot_kernel_logo, plot_positions
@@ -117,7 +117,8 @@ def _pair_interactions(
     top = kernels.sort_values("importance", ascending=False)["kernel"].head(p["pair_kernels"]).tolist()
     fires = {k: maxact[:, k] >= p["pair_fire_threshold"] * max(maxact[:, k].max(), 1e-12) for k in top}
     fires = {k: f & (maxact[:, k] > 0) for k, f in fires.items()}
-    results = []
+    pairs: list[tuple[int, int, int, int, int]] = []
+    batch: list[str] = []  # all pairs are predicted in ONE call (folding models start one process pool)
     for ii, ka in enumerate(top):
         for kb in top[ii + 1 :]:
             both = np.flatnonzero(fires[ka] & fires[kb])
@@ -127,17 +128,21 @@ def _pair_interactions(
                 continue
             if len(ok) > p["max_pair_sequences"]:
                 ok = np.sort(rng.choice(ok, p["max_pair_sequences"], replace=False))
-            res = pair_interaction(
-                predict_fn,
+            part = scrambled_batch(
                 [sequences[i] for i in ok],
                 [(int(argmax[i, ka]), int(argmax[i, ka]) + k_len) for i in ok],
                 [(int(argmax[i, kb]), int(argmax[i, kb]) + k_len) for i in ok],
                 n_shuffles=p["n_shuffles"],
                 seed=p["seed"] + 1000 * ka + kb,
-                output=p["output"],
             )
-            res.update(motif_a=f"kernel_{ka}", motif_b=f"kernel_{kb}")
-            results.append(res)
+            pairs.append((ka, kb, len(ok), len(batch), len(part)))
+            batch += part
+    pred = np.asarray(predict_fn(batch), dtype=float) if batch else np.zeros((0, 1))
+    results = []
+    for ka, kb, m, start, size in pairs:
+        res = score_interaction(pred[start : start + size], m, n_shuffles=p["n_shuffles"], output=p["output"])
+        res.update(motif_a=f"kernel_{ka}", motif_b=f"kernel_{kb}")
+        results.append(res)
     return interaction_table(results, alpha=p["alpha"], min_relative=p["min_relative"])
 
 
