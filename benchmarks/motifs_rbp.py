@@ -142,6 +142,9 @@ def main() -> None:
             else:
                 res["modisco_top"], res["modisco_match"] = [], False
         out["proteins"][prot] = res
+        print(
+            f"[motifs_rbp] {prot}: {json.dumps(res)}", file=sys.stderr, flush=True
+        )  # progress; stdout = 1 line
 
     # timing: 30-kernel model on 10,000 sequences, TF-MoDISco excluded
     prot = "pum2" if "pum2" in bundles else next(iter(bundles))
