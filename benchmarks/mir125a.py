@@ -47,8 +47,7 @@ def _chunk_worker(args: tuple[str, list[str], list[float], str]) -> dict[str, fl
     """Mutate + ENCoM one chunk; write ``out`` (NPZ, float32 values). Returns stage seconds."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from components.dynasig_ml import SignatureSet, save_signatures, signature_labels
-    from components.encom.engine import compute_signatures
-    from components.encom.structure import read_structure
+    from components.encom import compute_signatures, read_structure
     from components.mutation import mutate_many
 
     wt_path, keys, betas, out = args
