@@ -14,6 +14,7 @@ Mol Biol Evol 2:526), which keeps the first and last letter and every dinucleoti
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -120,10 +121,8 @@ def pair_interaction(
     sites_a: Sequence[tuple[int, int]],
     sites_b: Sequence[tuple[int, int]],
     *,
-    n_shuffles: int = 2,
-    method: str = "dinucleotide",
-    seed: int = 0,
     output: int = 0,
+    **scramble: Any,
 ) -> dict:
     """Scramble test for one motif pair over sequences that contain both sites.
 
@@ -133,8 +132,9 @@ def pair_interaction(
         Strings -> ``(n, outputs)`` predictions.
     sequences, sites_a, sites_b
         One ``(start, end)`` site of A and of B per sequence (non-overlapping).
-    n_shuffles
-        Scrambled versions averaged per sequence (reduces shuffle noise).
+    **scramble
+        ``n_shuffles`` (scrambled versions averaged per sequence, default 2), ``method``, ``seed``:
+        see :func:`scrambled_batch`.
 
     Returns
     -------
@@ -142,7 +142,8 @@ def pair_interaction(
         ``n, joint_median, additive_median, interaction_median, relative, wilcoxon_stat, p_value``
         and the per-sequence arrays ``o, a, b, both``.
     """
-    batch = scrambled_batch(sequences, sites_a, sites_b, n_shuffles=n_shuffles, method=method, seed=seed)
+    batch = scrambled_batch(sequences, sites_a, sites_b, **scramble)
+    n_shuffles = int(scramble.get("n_shuffles", 2))
     return score_interaction(
         np.asarray(predict(batch), dtype=float), len(sequences), n_shuffles=n_shuffles, output=output
     )
