@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mlflow.pyfunc import PythonModel
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
@@ -571,6 +571,7 @@ def demo(out_dir: Path) -> None:
         trials=2,
         epochs=8,
         name="rbp-demo",
+        search_space=str(ex / "search_space.yaml"),
         out_dir=str(out_dir / "sequence"),
         cache_dir=str(out_dir / "fold-cache"),
         motifs=True,
