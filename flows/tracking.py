@@ -303,8 +303,9 @@ def log_params(params: Mapping[str, Any]) -> None:
     mlflow.log_params(_flat(params))
 
 
-def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
-    """Log finite numeric metrics (NaN/inf are skipped with a debug message)."""
+def log_metrics(metrics: Mapping[str, float], step: int | None = None, *, run_id: str | None = None) -> None:
+    """Log finite numeric metrics (NaN/inf are skipped with a debug message) to the active run,
+    or to ``run_id`` (e.g. a registered model's run) when given."""
     import math
 
     import mlflow
@@ -319,8 +320,19 @@ def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
             clean[str(key)] = v
         else:
             log.debug("metric %s=%s not logged (not finite)", key, value)
-    if clean:
+    if not clean:
+        return
+    if run_id is None:
         mlflow.log_metrics(clean, step=step)
+    else:
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        mlflow.MlflowClient().log_batch(
+            run_id, metrics=[Metric(k, v, now, step or 0) for k, v in clean.items()]
+        )
 
 
 def log_figure(fig: Any, artifact_file: str, *, close: bool = True) -> None:
