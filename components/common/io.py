@@ -32,6 +32,7 @@ __all__ = [
     "file_sha256",
     "frame_sha256",
     "TABLE_SUFFIXES",
+    "table_kind",
 ]
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".csv.gz", ".tsv.gz")
@@ -106,6 +107,11 @@ def _table_kind(path: Path) -> str:
     if name.endswith((".csv", ".csv.gz")):
         return "csv"
     raise InputError(f"unknown table format (expected one of {', '.join(TABLE_SUFFIXES)})", file=path)
+
+
+def table_kind(path: str | Path) -> str:
+    """``"parquet"``, ``"tsv"`` or ``"csv"`` from the file name; :class:`InputError` otherwise."""
+    return _table_kind(Path(path))
 
 
 def read_table(path: str | Path, *, required: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:

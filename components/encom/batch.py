@@ -392,14 +392,14 @@ def concatenate_chunks(chunk_dir: str | Path, out: str | Path) -> Path:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from components.common.io import _table_kind
+    from components.common.io import table_kind
 
     chunk_dir, out = Path(chunk_dir), Path(out)
     files = sorted(chunk_dir.glob("chunk_*.parquet"))
     if not files:
         raise InputError("no chunk files to concatenate", file=chunk_dir)
     settings = json.loads((chunk_dir / "manifest.json").read_text())
-    kind = _table_kind(out)
+    kind = table_kind(out)
     schema = pa.schema(
         [("structure", pa.string()), ("beta", pa.float64()), ("bead", pa.string()), ("value", pa.float64())],
         metadata={METADATA_KEY: json.dumps(settings).encode()},

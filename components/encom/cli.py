@@ -49,13 +49,13 @@ def run_signatures(
     after success), so an interrupted run resumes where it stopped. ``<out>.params.json`` records the
     parameter set, the betas and the inputs.
     """
-    from components.common.io import _table_kind
+    from components.common.io import table_kind
     from components.encom.batch import compute_signatures_batch, concatenate_chunks
     from components.encom.runtime import tune_allocator
 
     tune_allocator()
     out = Path(out)
-    _table_kind(out)  # fail early on an unknown extension
+    table_kind(out)  # fail early on an unknown extension
     if not structures:
         raise InputError("no structure files given")
     if params not in PARAMETER_SETS:
