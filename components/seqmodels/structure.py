@@ -212,7 +212,8 @@ def fold(
         todo = list(todo_keys.items())
         if todo:
             n_proc = processes or len(os.sched_getaffinity(0))
-            n_proc = max(1, min(n_proc, len(todo) // 64 or 1))
+            # a spawned worker costs seconds of imports; a 200-nt fold ~25 ms: pool only for big batches
+            n_proc = max(1, min(n_proc, len(todo) // 400 or 1))
             seq_list = [s for _, s in todo]
             if n_proc == 1:
                 results = _fold_chunk((seq_list, opts))
