@@ -41,7 +41,7 @@ clean:
 # --- container-test (issue 6, owned by the containers engineer) -----------------------------------
 # Builds the base image (debootstrap + podman import), the encom and flows images with podman,
 # runs `encom` in a container and a flow through a Prefect docker work pool on podman's socket,
-# checked against in-process results and MLflow. Root; ~10-20 min on 2 cores (see README).
+# checked against in-process results and MLflow. Root; ~25 min on a busy 2-core machine (see README); not in CI.
 container-test: install
 	bash scripts/container_test.sh
 # --- end container-test ----------------------------------------------------------------------------

@@ -144,7 +144,10 @@ def configure(uri: str | None = None) -> str:
 
 
 def git_commit(repo: str | Path | None = None) -> str:
-    """The commit of the dynamotif checkout (``unknown`` outside a git checkout)."""
+    """The commit of the dynamotif checkout: ``DYNAMOTIF_GIT_COMMIT`` when set (container builds stamp
+    it), else ``git rev-parse HEAD``, else ``unknown``."""
+    if os.environ.get("DYNAMOTIF_GIT_COMMIT"):
+        return os.environ["DYNAMOTIF_GIT_COMMIT"]
     repo = Path(repo or Path(__file__).resolve().parents[1])
     try:
         out = subprocess.run(
