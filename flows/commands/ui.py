@@ -65,6 +65,12 @@ def register(app: typer.Typer) -> None:
         if not procs:
             return
         typer.echo("Press Ctrl-C to stop.")
+
+        def _stop(signum, frame):  # SIGTERM/SIGHUP stop the servers too, not only Ctrl-C
+            raise KeyboardInterrupt
+
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _stop)
         try:
             while all(p.poll() is None for p in procs):
                 time.sleep(1)
