@@ -54,6 +54,7 @@ def register_stand_in_model(tracking_uri: str, workdir: Path, name: str = "serve
     example = pd.DataFrame({"variant": ["A12C;C74A", "G10U"]})
     out = pd.DataFrame({"variant": ["A12C;C74A", "G10U"], "prediction": [0.1, 0.2]})
     mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
     mlflow.set_experiment("serve-load")
     with mlflow.start_run(run_name="serve-load-model"):
         info = mlflow.pyfunc.log_model(

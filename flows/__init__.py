@@ -31,9 +31,9 @@ for _key, _value in {
 import warnings as _warnings  # noqa: E402
 
 for _pattern in (
-    r"Add type hints to the `predict` method",
-    r"Type hint used in the model's predict function",
-    r"Passing a Python object as `python_model`",
+    r".*Add type hints to the `predict` method",  # MLflow prefixes ANSI colour codes
+    r".*Type hint used in the model.s predict function",
+    r".*Passing a Python object as `python_model`",
     r"`isinstance\(treespec, LeafSpec\)` is deprecated",  # lightning 2.6 on torch 2.13
 ):
     _warnings.filterwarnings("ignore", message=_pattern)

@@ -218,3 +218,40 @@ def post_json(url: str, payload, timeout: float = 60):
         return status, json.loads(body)
     except ValueError:
         return status, body
+
+
+_MLFLOW_ENV_KEYS = (
+    "MLFLOW_EXPERIMENT_ID",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_RUN_ID",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_mlflow_globals():
+    """MLflow keeps process-wide state (``set_experiment`` even writes ``MLFLOW_EXPERIMENT_ID`` into
+    ``os.environ``; tracking/registry URIs are module globals). Put it back as it was before each
+    test, so one test's store never leaks into the next test or its subprocesses."""
+    import sys
+
+    saved = {k: os.environ.get(k) for k in _MLFLOW_ENV_KEYS}
+    uris = None
+    if "mlflow" in sys.modules:
+        from mlflow.tracking import _model_registry, _tracking_service
+
+        uris = (_tracking_service.utils._tracking_uri, _model_registry.utils._registry_uri)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    if "mlflow" in sys.modules:
+        import mlflow
+        from mlflow.tracking import _model_registry, _tracking_service
+
+        while mlflow.active_run() is not None:
+            mlflow.end_run("FAILED")
+        _tracking_service.utils._tracking_uri, _model_registry.utils._registry_uri = uris or (None, None)
