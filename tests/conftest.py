@@ -244,7 +244,9 @@ def _isolate_mlflow_globals():
         uris = (_tracking_service.utils._tracking_uri, _model_registry.utils._registry_uri)
     yield
     for key, value in saved.items():
-        if value is None:
+        if key in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"):
+            os.environ.pop(key, None)  # written by mlflow.set_experiment/start_run, never by the user
+        elif value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value

@@ -58,8 +58,14 @@ def test_entry_point_matches_cli(name):
 
 @pytest.mark.integration
 def test_mlflow_run_entry_point(tmp_path):
+    # `mlflow run` refuses an inherited MLFLOW_EXPERIMENT_ID next to --experiment-name
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID")
+    }
     env = {
-        **os.environ,
+        **inherited,
         "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
