@@ -35,6 +35,9 @@ __all__ = ["Mutator", "mutate", "mutate_many", "format_rejections", "strip_hydro
 
 #: CA-CA distance above which two mutated protein residues cannot influence each other's rotamer
 _INDEPENDENT_CA_ANGSTROM = 30.0
+#: atoms within this distance of the mutated CA form the system of the local relaxation
+_RELAX_RADIUS_ANGSTROM = 28.0
+_BOND_TOLERANCE_ANGSTROM = 0.05
 
 ResidueKey = tuple[str, int, str]
 
@@ -186,20 +189,109 @@ class Mutator:
             return {key: placed}
         result, n_clashes = self._repack(key, new, coord, hidden, frozen, placed, info)
         if n_clashes:
+            result, n_clashes = self._relax(
+                key, result, coord, hidden, frozen, n_clashes, info["min_distance"]
+            )
+        if n_clashes:
             warnings.warn(
-                f"{mut}: no clash-free rotamer on the fixed backbone ({n_clashes} heavy-atom "
-                f"pair(s) closer than {CLASH_ANGSTROM} A)",
+                f"{mut}: no clash-free rotamer on the fixed backbone, nor after a local relaxation "
+                f"({n_clashes} heavy-atom pair(s) closer than {CLASH_ANGSTROM} A)",
                 DynamotifWarning,
                 stacklevel=3,
             )
         return result
+
+    def _residue_key(self, k: int) -> ResidueKey:
+        s = int(self._starts[k])
+        return (str(self.wt.chain_id[s]), int(self.wt.res_id[s]), str(self.wt.ins_code[s]).strip().upper())
+
+    def _relax(
+        self,
+        key: ResidueKey,
+        result: dict[ResidueKey, struc.AtomArray],
+        coord: np.ndarray,
+        hidden: np.ndarray,
+        frozen: frozenset[ResidueKey],
+        n_clashes: int,
+        min_distance: float,
+    ) -> tuple[dict[ResidueKey, struc.AtomArray], int]:
+        """Local restrained relaxation (:mod:`components.mutation.relax`) of a still-clashing model.
+
+        The variant around ``key`` (WT atoms on ``coord`` minus ``hidden``, residues of ``result``
+        replaced; appended environment atoms of ``coord`` as fixed points) is relaxed; moved WT
+        residues join the result. Other mutated residues (``frozen``) and residues with hidden
+        atoms never move. Returns the relaxed residues and the clashes left, or the input unchanged
+        when the relaxation, with ideal bonds, neither removes clashes nor widens the closest one
+        (``min_distance`` before).
+        """
+        from components.mutation.relax import relax_mutated_residue  # scipy.optimize: protein-only
+
+        n_wt = self.wt.array_length()
+        target = result[key]
+        centre = target.coord[target.atom_name == "CA"][0].astype(np.float64)
+        near = np.sum((coord[:n_wt] - centre) ** 2, axis=1) < _RELAX_RADIUS_ANGSTROM**2
+        res_near = np.unique(np.searchsorted(self._starts, np.flatnonzero(near), side="right") - 1)
+        spans = [(int(self._starts[k]), int(self._starts[k + 1])) for k in res_near]
+        in_region = np.zeros(n_wt, dtype=bool)
+        locked_wt = np.zeros(n_wt, dtype=bool)
+        for k, (s, e) in zip(res_near, spans, strict=True):
+            rk = self._residue_key(int(k))
+            if rk in result:
+                continue
+            in_region[s:e] = True
+            if rk in frozen or hidden[s:e].any():
+                locked_wt[s:e] = True
+        wt_idx = np.flatnonzero(in_region & ~hidden[:n_wt])
+        local_wt = self.wt[wt_idx]
+        local_wt.coord = coord[wt_idx].astype(np.float32)
+        keys = list(result)
+        atoms = struc.concatenate([local_wt, *(result[k] for k in keys)])
+        sizes = [result[k].array_length() for k in keys]
+        n_loc = len(wt_idx)
+        owner = np.concatenate([np.full(n_loc, -1), np.repeat(np.arange(len(keys)), sizes)])
+        is_target = owner == keys.index(key)
+        locked = np.concatenate([locked_wt[wt_idx], np.zeros(sum(sizes), dtype=bool)])
+        for j, k in enumerate(keys):
+            if k != key and k in frozen:
+                locked |= owner == j
+        extra = coord[n_wt:][~hidden[n_wt:]]
+        extra = extra[np.sum((extra - centre) ** 2, axis=1) < _RELAX_RADIUS_ANGSTROM**2]
+        relaxed = relax_mutated_residue(atoms, is_target, owner >= 0, locked, extra)
+        if not (
+            relaxed.max_bond_deviation <= _BOND_TOLERANCE_ANGSTROM
+            and (
+                relaxed.ok
+                or relaxed.n_clashes < n_clashes
+                or (relaxed.n_clashes == n_clashes and relaxed.min_distance > min_distance)
+            )
+        ):
+            return result, n_clashes
+        out = {}
+        for j, k in enumerate(keys):
+            res = result[k].copy()
+            res.coord = relaxed.coords[owner == j].astype(np.float32)
+            out[k] = res
+        moved = np.flatnonzero(relaxed.moved[:n_loc])
+        touched = np.unique(np.searchsorted(self._starts, wt_idx[moved], side="right") - 1)
+        for k in touched:
+            s, e = int(self._starts[k]), int(self._starts[k + 1])
+            res = self.wt[s:e].copy()
+            new_coord = coord[s:e].copy()
+            sel = (wt_idx >= s) & (wt_idx < e)
+            new_coord[wt_idx[sel] - s] = relaxed.coords[:n_loc][sel]
+            res.coord = new_coord.astype(np.float32)
+            out[self._residue_key(int(k))] = res
+        return out, relaxed.n_clashes
 
     def _repack(
         self, key, new, coord, hidden, frozen, placed, info
     ) -> tuple[dict[ResidueKey, struc.AtomArray], int]:
         """Clash-resolving repack of neighbouring side chains: (residues, clashes left)."""
         n_wt = self.wt.array_length()
-        side = ~np.isin(placed.atom_name, [*BACKBONE_ATOMS, "CB"])
+        fixed = [*BACKBONE_ATOMS, "CB"] if "CB" in self.residue(key).atom_name else list(BACKBONE_ATOMS)
+        side = ~np.isin(placed.atom_name, fixed)
+        if not side.any():
+            return {key: placed}, int(info["n_clashes"])
         d = np.linalg.norm(coord[:n_wt, None, :] - placed.coord[side][None].astype(np.float64), axis=-1)
         close = np.flatnonzero((d.min(axis=1) < 2.2) & ~hidden[:n_wt])
         neighbours: list[ResidueKey] = []

@@ -289,6 +289,12 @@ def place_side_chain(
             t, own, np.asarray(cb, dtype=np.float64), env[local], local, prev_c, next_n, exhaustive=True
         )
     pos, mind, hard, n = best
+    if "CB" not in backbone:  # a rebuilt CB (WT glycine) is scored too: it is the same for all rotamers
+        partners = np.concatenate([env[local], *(own[a][None] for a in ("O", "OXT") if a in own)])
+        if len(partners):
+            d_cb = np.linalg.norm(partners - cb, axis=1)
+            hard += int(np.sum(d_cb < CLASH_ANGSTROM))
+            mind = min(mind, float(d_cb.min()))
     coords = {"CB": np.asarray(cb, dtype=np.float64)} | pos
     elements = {"CB": "C"} | dict(zip(t.names, t.elements, strict=True))
     info = {"min_distance": mind, "n_clashes": hard, "n_candidates": n}

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import warnings
 
+import biotite.structure as struc
 import numpy as np
 import pytest
 
 from components.common.errors import DynamotifWarning
 from components.mutation import Mutator
-from components.mutation.checks import check_side_chain
+from components.mutation.checks import check_moved_atoms, check_side_chain
 from components.mutation.geometry import dihedral, place_atom
+from components.mutation.ideal import ideal_residue
 from components.mutation.io import load_structure
+from components.mutation.protein import side_chain_template
+from components.mutation.relax import local_topology, relax_coordinates
 from components.mutation.variants import AMINO_ACIDS_1TO3, residue_kind
 from tests.conftest import shared
 
@@ -63,8 +67,6 @@ def test_random_point_mutants_ideal_and_clash_free(stem, n):
 
 
 def test_every_amino_acid_builds_with_all_ccd_atoms():
-    from components.mutation.ideal import ideal_residue
-
     mutator = Mutator(load_structure(shared("nrgten_test_structures", "test_medium.pdb")))
     for letter, name in AMINO_ACIDS_1TO3.items():
         if letter == "Q":
@@ -100,12 +102,170 @@ def _check_residue(arr, text):
     return arr, check_side_chain(arr, mu)
 
 
-def test_warns_when_the_fixed_backbone_forbids_it():
-    # Pro inside a helix: CD hits the carbonyl O of residue i-4 whatever the pucker
+def _assert_relaxed(mutator, arr, text):
+    """Clash-free, ideal bonds, and only a small local backbone move (relaxation, not repacking only)."""
+    (v,), _ = mutator.validate([text])
+    mu = v.mutations[0]
+    had_cb = "CB" in mutator.residue((mu.chain, mu.position, mu.ins_code)).atom_name
+    c = check_side_chain(arr, mu, wt_had_cb=had_cb)
+    assert c.min_distance >= 2.2 and c.max_bond_deviation <= 0.05, c
+    moved = check_moved_atoms(mutator.wt, arr, mu)
+    assert moved.n_moved > 0 and moved.min_distance >= 2.2, moved
+    assert 0.0 < moved.backbone_rmsd < 0.5, moved
+    assert all(
+        abs(r - mu.position) <= 12 or _ca_distance(mutator.wt, r, mu.position) < 20 for _, r in moved.residues
+    )
+    # every residue that changed keeps ideal (rebuilt) or wild-type (relaxed) bond lengths
+    for chain, r in moved.residues:
+        res = arr[(arr.chain_id == chain) & (arr.res_id == r)]
+        wt_res = mutator.wt[(mutator.wt.chain_id == chain) & (mutator.wt.res_id == r)]
+        ideal = ideal_residue(str(res.res_name[0]))
+        for i, j in ideal.bonds:
+            a, b = ideal.atom_names[i], ideal.atom_names[j]
+            if a in res.atom_name and b in res.atom_name:
+                d = np.linalg.norm(res.coord[res.atom_name == a][0] - res.coord[res.atom_name == b][0])
+                refs = [np.linalg.norm(ideal.coords[i] - ideal.coords[j])]
+                if a in wt_res.atom_name and b in wt_res.atom_name and res.res_name[0] == wt_res.res_name[0]:
+                    refs.append(
+                        np.linalg.norm(
+                            wt_res.coord[wt_res.atom_name == a][0] - wt_res.coord[wt_res.atom_name == b][0]
+                        )
+                    )
+                assert min(abs(d - ref) for ref in refs) <= 0.05, (r, a, b, d, refs)
+    return moved
+
+
+def _ca_distance(wt, r1, r2):
+    ca = wt[wt.atom_name == "CA"]
+    return float(np.linalg.norm(ca.coord[ca.res_id == r1][0] - ca.coord[ca.res_id == r2][0]))
+
+
+def test_relaxes_proline_inside_a_helix():
+    # Pro at closed_clean E335: CD hits the carbonyl O of residue 331 (i-4) whatever the pucker; the
+    # local backbone (i-1..i+1, the carbonyl's peptide) moves a little and the clash goes
     mutator = Mutator(load_structure(shared("nrgten_test_structures", "closed_clean.pdb")))
-    with pytest.warns(DynamotifWarning, match="no clash-free rotamer"):
-        _arr, c = _check(mutator, "E335P")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DynamotifWarning)
+        arr, _ = _check(mutator, "E335P")
+    moved = _assert_relaxed(mutator, arr, "E335P")
+    assert ("A", 331) in moved.residues and ("A", 335) in moved.residues
+    far = ~np.isin(arr.res_id, [r for _, r in moved.residues])
+    np.testing.assert_array_equal(
+        arr.coord[far], mutator.wt.coord[~np.isin(mutator.wt.res_id, [r for _, r in moved.residues])]
+    )
+
+
+def test_relaxes_a_rebuilt_cb_of_a_wild_type_glycine():
+    # G404Y of open_clean: the new CB itself is too close to its neighbours on the fixed backbone
+    mutator = Mutator(load_structure(shared("nrgten_test_structures", "open_clean.pdb")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DynamotifWarning)
+        arr, _ = _check(mutator, "G404Y")
+    _assert_relaxed(mutator, arr, "G404Y")
+
+
+def _peptide_with_waters(offsets, beyond=0.0):
+    """test_medium (8 residues) + waters at the would-be CB of Gly96 shifted by ``offsets`` (Å)
+
+    and by ``beyond`` Å along CA->CB."""
+    wt = load_structure(shared("nrgten_test_structures", "test_medium.pdb"))
+    res = wt[wt.res_id == 96]
+    x = {a: res.coord[res.atom_name == a][0].astype(np.float64) for a in ("N", "CA", "C")}
+    t = side_chain_template("ALA")
+    cb = place_atom(x["CA"], x["N"], x["C"], *t.cb)
+    cb = cb + beyond * (cb - x["CA"]) / np.linalg.norm(cb - x["CA"])
+    water = struc.AtomArray(len(offsets))
+    for cat in wt.get_annotation_categories():
+        value = wt.get_annotation(cat)[0]
+        water.set_annotation(cat, np.full(len(offsets), value, dtype=wt.get_annotation(cat).dtype))
+    water.coord = (cb + np.asarray(offsets, dtype=np.float64)).astype(np.float32)
+    water.res_name[:] = "HOH"
+    water.atom_name[:] = "O"
+    water.element[:] = "O"
+    water.hetero[:] = True
+    water.res_id = np.arange(900, 900 + len(offsets))
+    return Mutator(wt + water)
+
+
+def test_a_clashing_rebuilt_cb_is_seen_and_relaxed():
+    # one water 1.9 A beyond the new CB: Ala has no atom after CB, yet the clash must be found
+    mutator = _peptide_with_waters([[0.0, 0.0, 0.0]], beyond=1.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DynamotifWarning)
+        arr, c = _check(mutator, "G96A")
+    assert c.min_distance >= 2.2 and c.max_bond_deviation <= 0.05
+    moved = check_moved_atoms(mutator.wt, arr, _check_mutation(mutator, "G96A"))
+    assert moved.min_distance >= 2.2 and moved.max_bond_change <= 0.05
+
+
+def _check_mutation(mutator, text):
+    (v,), _ = mutator.validate([text])
+    return v.mutations[0]
+
+
+def test_warns_when_even_the_relaxation_cannot_remove_the_clash():
+    # a cluster of seven waters on the would-be CB: nothing local can make room
+    cage = [[0, 0, 0], [1.2, 0, 0], [-1.2, 0, 0], [0, 1.2, 0], [0, -1.2, 0], [0, 0, 1.2], [0, 0, -1.2]]
+    mutator = _peptide_with_waters(cage)
+    with pytest.warns(DynamotifWarning, match="no clash-free rotamer .* nor after a local relaxation"):
+        arr, c = _check(mutator, "G96A")
+    moved = check_moved_atoms(mutator.wt, arr, _check_mutation(mutator, "G96A"))
+    assert min(c.min_distance, moved.min_distance) < 2.2
     assert c.max_bond_deviation <= 0.05
+
+
+def test_relax_coordinates_pushes_apart_and_keeps_the_geometry():
+    # ideal Ser + a fixed point 1.5 A from OG: OG/CB move, bonds and angles stay, the point stays
+    ideal = ideal_residue("SER")
+    keep = [k for k, a in enumerate(ideal.atom_names) if a != "OXT"]
+    atoms = struc.AtomArray(len(keep))
+    atoms.coord = ideal.coords[keep].astype(np.float32)
+    atoms.atom_name = np.array([ideal.atom_names[k] for k in keep])
+    atoms.element = np.array([ideal.elements[k] for k in keep])
+    atoms.res_name[:] = "SER"
+    atoms.res_id[:] = 1
+    atoms.chain_id[:] = "A"
+    topo = local_topology(atoms, np.zeros(len(keep), dtype=bool))
+    og = int(np.flatnonzero(atoms.atom_name == "OG")[0])
+    ca = int(np.flatnonzero(atoms.atom_name == "CA")[0])
+    cb = int(np.flatnonzero(atoms.atom_name == "CB")[0])
+    direction = atoms.coord[og] - atoms.coord[0]  # from N: off the CB-OG and CA-OG lines
+    point = atoms.coord[og] + 1.5 * direction / np.linalg.norm(direction)
+    start = np.concatenate([atoms.coord.astype(np.float64), point[None].astype(np.float64)])
+    movable = np.zeros(len(start), dtype=bool)
+    movable[[og]] = True
+    polar = np.zeros(len(start), dtype=bool)
+    out = relax_coordinates(start, topo, movable, polar, weights=np.full(len(start), 0.05))
+    np.testing.assert_array_equal(out[~movable], start[~movable])
+    assert np.linalg.norm(out[og] - out[-1]) >= 2.2
+    assert abs(np.linalg.norm(out[og] - out[cb]) - np.linalg.norm(start[og] - start[cb])) <= 0.05
+    assert abs(np.linalg.norm(out[og] - out[ca]) - np.linalg.norm(start[og] - start[ca])) <= 0.1
+    # rotatable chi1 (CA-CB): OG moves around the axis, not along the bond
+    assert np.linalg.norm(out[og] - start[og]) > 0.3
+
+
+def test_topology_bonds_and_rigid_pairs():
+    ideal = ideal_residue("PHE")
+    atoms = struc.AtomArray(len(ideal.atom_names))
+    atoms.coord = ideal.coords.astype(np.float32)
+    atoms.atom_name = np.array(ideal.atom_names)
+    atoms.element = np.array(ideal.elements)
+    atoms.res_name[:] = "PHE"
+    atoms.res_id[:] = 1
+    topo = local_topology(atoms, np.ones(len(ideal.atom_names), dtype=bool))
+    assert (topo.order == 2).sum() == len(ideal.bonds)
+    name = {a: k for k, a in enumerate(ideal.atom_names)}
+    pairs = {
+        tuple(sorted((int(i), int(j)))): int(o) for (i, j), o in zip(topo.pairs, topo.order, strict=True)
+    }
+    assert pairs[tuple(sorted((name["CB"], name["CE1"])))] == 4  # across the rigid CG-CD1 bond
+    assert tuple(sorted((name["N"], name["CG"]))) not in pairs  # across chi1: free
+    np.testing.assert_allclose(
+        topo.d0,
+        np.linalg.norm(ideal.coords[topo.pairs[:, 0]] - ideal.coords[topo.pairs[:, 1]], axis=1),
+        atol=1e-5,
+    )
+    assert topo.typed.all()
 
 
 def test_place_atom_inverts_internal_coordinates():
