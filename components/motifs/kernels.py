@@ -218,3 +218,77 @@ def kernel_motifs(
             )
         )
     return out
+
+
+def _task_loss(pred: np.ndarray, y: np.ndarray | None, task: str, base: np.ndarray) -> float:
+    """Mean loss of predictions (target units / probabilities); without labels the mean |change|."""
+    pred = pred.reshape(len(pred), -1).astype(np.float64)
+    if y is None:
+        return float(np.abs(pred - base.reshape(pred.shape)).mean())
+    y = np.asarray(y, dtype=np.float64)
+    if task == "regression":
+        y = y.reshape(pred.shape)
+        return float((((pred - y) ** 2).mean(axis=0) / np.maximum(y.var(axis=0), 1e-12)).mean())
+    p = np.clip(pred, 1e-7, 1 - 1e-7)
+    if task == "multiclass":
+        idx = y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1).astype(int)
+        return float(-np.log(p[np.arange(len(p)), idx]).mean())
+    y = y.reshape(p.shape)
+    return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+
+
+def ablation_importance(
+    bundle: object,
+    X: np.ndarray,
+    activations: np.ndarray,
+    labels: np.ndarray | None,
+    *,
+    batch_size: int = 1024,
+) -> np.ndarray:
+    """Importance of every first-layer kernel: the increase of the model's loss when it is ablated.
+
+    Kernel ``k`` is *mean-ablated*: its output is replaced by one constant, its mean over the
+    sequences and positions (for the seqmodels CNN, whose first conv is followed by a ReLU, the
+    mean post-ReLU activation ``activations[:, k].mean()``; otherwise the mean raw conv output), so
+    the network keeps the kernel's average input but loses the information where and how strongly
+    it fires. The loss is the task's (binary / multilabel cross-entropy, multiclass cross-entropy,
+    regression MSE / variance of the target) on ``labels``; without labels the mean absolute change
+    of the predictions. Returns ``(kernels,)`` loss increases (larger = more important; negative
+    when removing the kernel helps).
+    """
+    from components.seqmodels.bundle import predict_encoded
+    from components.seqmodels.networks import CNN
+
+    net = bundle.net  # type: ignore[attr-defined]
+    task = bundle.task  # type: ignore[attr-defined]
+    conv = net.first_conv
+    Xt = torch.from_numpy(np.asarray(X, dtype=np.float32))
+    n_kernels = conv.out_channels
+    if isinstance(net, CNN):
+        const = activations.mean(axis=(0, 2))
+    else:
+        raw = []
+        with torch.no_grad():
+            for i in range(0, len(Xt), batch_size):
+                raw.append(conv(Xt[i : i + batch_size]).mean(dim=(0, 2)) * len(Xt[i : i + batch_size]))
+        const = (torch.stack(raw).sum(0) / len(Xt)).numpy()
+    state: dict[str, int] = {"k": -1}
+
+    def hook(_module: torch.nn.Module, _inp: object, out: torch.Tensor) -> torch.Tensor:
+        if state["k"] < 0:
+            return out
+        out = out.clone()
+        out[:, state["k"], :] = float(const[state["k"]])
+        return out
+
+    handle = conv.register_forward_hook(hook)
+    try:
+        base = predict_encoded(bundle, Xt)  # type: ignore[arg-type]
+        loss0 = _task_loss(base, labels, task, base)
+        out = np.zeros(n_kernels)
+        for k in range(n_kernels):
+            state["k"] = k
+            out[k] = _task_loss(predict_encoded(bundle, Xt), labels, task, base) - loss0  # type: ignore[arg-type]
+    finally:
+        handle.remove()
+    return out

@@ -18,7 +18,7 @@ import numpy as np
 from components.common.errors import InputError
 from components.common.io import atomic_path, open_text
 
-__all__ = ["Motif", "write_meme", "read_meme", "information_content"]
+__all__ = ["Motif", "write_meme", "read_meme", "information_content", "relative_entropy", "trim_motif"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,43 @@ def information_content(pwm: np.ndarray) -> np.ndarray:
     """Information content (bits) per row of a ``(width, A)`` probability matrix."""
     p = np.clip(np.asarray(pwm, dtype=float), 1e-12, 1.0)
     return math.log2(p.shape[1]) + (p * np.log2(p)).sum(axis=1)
+
+
+def relative_entropy(pwm: np.ndarray, background: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
+    """Bits per row of a ``(width, A)`` probability matrix relative to ``background`` (uniform if None).
+
+    With a uniform background this is the information content; with the data's letter frequencies
+    a column that merely reflects the composition (e.g. U in AU-rich 3'UTRs) scores near 0.
+    """
+    p = np.clip(np.asarray(pwm, dtype=float), 1e-12, 1.0)
+    bg = np.full(p.shape[1], 1.0 / p.shape[1]) if background is None else np.asarray(background, float)
+    bg = np.clip(bg / bg.sum(), 1e-12, 1.0)
+    return (p * np.log2(p / bg)).sum(axis=1)
+
+
+def trim_motif(
+    motif: Motif,
+    background: Sequence[float] | np.ndarray | None = None,
+    *,
+    min_bits: float = 0.5,
+    min_width: int = 4,
+) -> Motif:
+    """The motif without its uninformative edges: leading/trailing columns under ``min_bits``
+    (relative entropy to ``background``) are dropped. Motifs that would keep fewer than
+    ``min_width`` columns are returned unchanged. ``meta["trim"]`` records ``(start, end)``.
+    """
+    keep = np.flatnonzero(relative_entropy(motif.pwm, background) >= min_bits)
+    if len(keep) == 0 or keep.max() + 1 - keep.min() < min_width:
+        return motif
+    lo, hi = int(keep.min()), int(keep.max()) + 1
+    return Motif(
+        motif.id,
+        motif.pwm[lo:hi],
+        motif.alphabet,
+        name=motif.name,
+        nsites=motif.nsites,
+        meta={**motif.meta, "trim": (lo, hi)},
+    )
 
 
 def write_meme(

@@ -20,16 +20,11 @@ import pandas as pd
 
 from components.common.errors import DynamotifWarning, InputError
 from components.common.io import write_json, write_table
-from components.motifs.attribution import (
-    integrated_gradients_scores,
-    ism_scores,
-    modisco_motifs,
-    project_to_bases,
-)
+from components.motifs.attribution import ATTRIBUTIONS, attribution_scores, modisco_motifs, project_to_bases
 from components.motifs.contribution import neuron_contribution
 from components.motifs.interaction import interaction_table, score_interaction, scrambled_batch
-from components.motifs.kernels import class_groups, kernel_motifs
-from components.motifs.meme import Motif, write_meme
+from components.motifs.kernels import ablation_importance, class_groups, kernel_motifs
+from components.motifs.meme import Motif, trim_motif, write_meme
 from components.motifs.plots import plot_class_enrichment, plot_cooccurrence, plot_kernel_logo, plot_positions
 from components.motifs.report import write_report
 from components.motifs.tomtom import default_db_for, load_motif_db, run_tomtom
@@ -46,7 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "n_shuffles": 2,
     "alpha": 0.05,
     "min_relative": 0.1,
-    "attribution": "ig",  # ig | ism | none
+    "importance": "ablation",  # ablation (loss increase when the kernel is mean-ablated) | activation (pysster)
+    "importance_sequences": 2000,  # seeded sample for the ablation importance
+    "trim_bits": 0.5,  # Tomtom queries: kernel motifs without edge columns under this many bits vs the data
+    "attribution": "deeplift_shap",  # deeplift_shap | ig | ism | none
     "attribution_sequences": 500,
     "modisco": False,
     "modisco_sequences": 2000,
@@ -185,6 +183,12 @@ def interpret_model(
     if unknown:
         raise TypeError(f"interpret_model got unknown parameter(s): {', '.join(sorted(unknown))}")
     p = {**DEFAULTS, **params}
+    if p["attribution"] not in (*ATTRIBUTIONS, "none"):
+        raise InputError(
+            f"attribution must be one of {', '.join(ATTRIBUTIONS)} or none, got {p['attribution']!r}"
+        )
+    if p["importance"] not in ("ablation", "activation"):
+        raise InputError(f"importance must be ablation or activation, got {p['importance']!r}")
     check_sequence_model(bundle)
     sequences = [s.upper() for s in sequences]
     if not sequences:
@@ -224,12 +228,39 @@ def interpret_model(
     if kms and kms[0].structure_motif is not None:
         structure_motifs = [km.structure_motif for km in kms if km.structure_motif is not None]
         artifacts["meme_structure"] = write_meme(structure_motifs, out / "motifs_structure.meme")
+    # Tomtom queries: kernel motifs trimmed of edge columns that only reflect the data's composition
+    joined = "".join(sequences)
+    background = np.array([joined.count(c) for c in seq_letters], dtype=float) + 1.0
+    background /= background.sum()
+    core_motifs = [trim_motif(m, background, min_bits=p["trim_bits"]) for m in seq_motifs]
+    activation_score = np.array([km.importance for km in kms])
+    if p["importance"] == "ablation":
+        rng = np.random.default_rng(p["seed"])
+        m_imp = min(n, p["importance_sequences"])
+        sub = np.sort(rng.choice(n, m_imp, replace=False)) if m_imp < n else np.arange(n)
+        ti = time.perf_counter()
+        importance = ablation_importance(bundle, X[sub], acts[sub], None if y is None else y[sub])
+        timings["importance_s"] = time.perf_counter() - ti  # part of kernel_motifs_s
+    else:
+        importance = activation_score
+    notes.append(
+        "Kernel importance: "
+        + (
+            f"increase of the model's loss on {len(sub)} sequences when the kernel is mean-ablated."
+            if p["importance"] == "ablation"
+            else "largest minus smallest class mean of the maximum activation (pysster)."
+        )
+        + f" Tomtom queries are the kernel motifs trimmed of edge columns under {p['trim_bits']} bits"
+        " relative to the data's letter frequencies (column 'core')."
+    )
     kernel_table = pd.DataFrame(
         {
             "kernel": [km.kernel for km in kms],
             "motif_id": [km.sequence_motif.id for km in kms],
             "consensus": [km.sequence_motif.consensus() for km in kms],
-            "importance": [km.importance for km in kms],
+            "core": [m.consensus() for m in core_motifs],
+            "importance": importance,
+            "activation_score": activation_score,
             "threshold": [km.threshold for km in kms],
             "top_class": [km.top_class for km in kms],
             "n_windows": [km.n_windows for km in kms],
@@ -241,7 +272,7 @@ def interpret_model(
     t = time.perf_counter()
     images: dict[int, dict[str, str]] = {}
     for km in kms:
-        title = f"kernel {km.kernel} (score {km.importance:.3g}, n={km.n_windows})"
+        title = f"kernel {km.kernel} (importance {importance[km.kernel]:.3g}, n={km.n_windows})"
         files = {
             "logo": plot_kernel_logo(
                 km.sequence_motif,
@@ -282,7 +313,7 @@ def interpret_model(
     tomtom_table = pd.DataFrame(columns=["query", "target", "target_name", "p_value", "q_value", "rank"])
     if db is not None:
         tomtom_table = run_tomtom(
-            seq_motifs,
+            core_motifs,
             db,
             top_n=p["tomtom_top"],
             database_file=motif_db if isinstance(motif_db, (str, Path)) else None,
@@ -316,10 +347,9 @@ def interpret_model(
         rng = np.random.default_rng(p["seed"])
         m = min(n, max(p["attribution_sequences"], p["modisco_sequences"] if p["modisco"] else 0))
         idx = np.sort(rng.choice(n, m, replace=False)) if m < n else np.arange(n)
-        fn = {"ig": integrated_gradients_scores, "ism": ism_scores}.get(p["attribution"])
-        if fn is None:
-            raise InputError(f"attribution must be ig, ism or none, got {p['attribution']!r}")
-        hyp = fn(bundle.net, X[idx], output=p["output"])
+        hyp, ainfo = attribution_scores(
+            p["attribution"], bundle.net, X[idx], output=p["output"], seed=p["seed"]
+        )
         hyp_b, letters = project_to_bases(hyp, channels)
         oh_b, _ = project_to_bases(X[idx], channels)
         contrib = (hyp_b * oh_b).sum(axis=1)  # (m, L)
@@ -327,8 +357,17 @@ def interpret_model(
             out / "attributions.npz", index=idx, hypothetical=hyp_b.astype(np.float16), letters=letters
         )
         artifacts["attributions"] = out / "attributions.npz"
+        method = ainfo["method"]
+        if method == "expected_gradients":
+            method += " (DeepLIFT-SHAP fallback: this network has no DeepLIFT-ready form, e.g. a GRU)"
+        extra = (
+            f"; {ainfo['n_refs']} dinucleotide-shuffled references per sequence, summation-to-delta error "
+            f"{100 * ainfo['rel_delta']:.1f}% of |f(x) - f(ref)|"
+            if "n_refs" in ainfo
+            else ""
+        )
         notes.append(
-            f"Attributions ({p['attribution']}) on {m} sequences; mean |contribution| per position "
+            f"Attributions ({method}) on {m} sequences{extra}; mean |contribution| per position "
             f"{float(np.abs(contrib).mean()):.3g}."
         )
         if p["modisco"] and len(letters) == 4:

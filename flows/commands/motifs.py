@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
             None, "--motif-db", help="MEME file, 'attract' (RNA, bundled) or 'jaspar' (DNA, needs pyjaspar)."
         ),
         out_dir: Path = typer.Option(Path("motifs_out"), "--out-dir", help="Output folder."),
-        attribution: str = typer.Option("ig", "--attribution", help="ig | ism | none."),
+        attribution: str = typer.Option(
+            "deeplift_shap", "--attribution", help="deeplift_shap (default) | ig | ism | none."
+        ),
         modisco: bool = typer.Option(
             False, "--modisco/--no-modisco", help="Run TF-MoDISco on the attributions."
         ),
