@@ -5,13 +5,14 @@ as pysster holds out part of train).
 Targets: ROC-AUC >= pysster's published values (TAF2N 0.900, PUM2 0.945, QKI 0.966, IGF2BP123 0.836,
 SRSF1 0.934); wall time <= pysster's on 2 cores (TAF2N sequence-only 118 s; folding 510 s).
 
-Model (``CNN_PYSSTER_DEFAULTS`` + ``RBP_OVERRIDES``): pysster's defaults with the paper's ``kernel_len=8`` -- 2 x [Conv1d 30 x 8,
-ReLU, MaxPool 2, dropout 0.3], input dropout 0.1, flatten, dense 100 + dropout 0.6, sigmoid -- trained
-with AdamW (lr 1e-3), LR halved on a validation-loss plateau, early stopping on validation loss
-(best weights restored). ``--params JSON`` overrides any of them.
+Model: the component's defaults (``CNN_DEFAULTS`` + ``TRAIN_DEFAULTS``, what ``dynamotif sequence``
+trains without ``--trials``): pysster's architecture with the paper's 8-nt kernels -- 2 x [Conv1d 8-nt
+kernels, ReLU, MaxPool 2, dropout 0.3], input dropout 0.1, flatten, dense 100 + dropout 0.6 --
+trained with AdamW (lr 3e-3, weight decay 1e-2, batch 128) on a one-cycle schedule of 15 epochs,
+best validation-loss weights restored. ``--params JSON`` overrides any of them.
 
 Usage: python benchmarks/rbp_clip.py [--quick] [--proteins taf2n pum2 ...] [--modes seq struct]
-       [--data DIR] [--params JSON] [--cache-dir DIR]
+       [--data DIR] [--params JSON] [--cache-dir DIR] [--threads N]
 ``--quick``: PUM2 only, 400 train / 200 test sequences, 2 epochs (checks the pipeline end to end;
 its numbers say nothing about accuracy). Prints ONE JSON line.
 """
@@ -30,17 +31,6 @@ sys.path.insert(0, str(REPO))
 
 PYSSTER = {"taf2n": 0.900, "pum2": 0.945, "qki": 0.966, "igf2bp123": 0.836, "srsf1": 0.934}
 
-#: over ``CNN_PYSSTER_DEFAULTS`` (pysster 1.2: 2 conv of 30 kernels, pool 2, flatten, dense 100,
-#: dropout 0.1/0.3/0.6): the paper's kernel length and pysster-like training
-RBP_OVERRIDES: dict = {
-    "kernel_len": 8,
-    "lr": 1e-3,
-    "weight_decay": 1e-4,
-    "batch_size": 128,
-    "scheduler": "plateau",
-    "max_epochs": 40,
-    "patience": 6,
-}
 QUICK = {"proteins": ["pum2"], "n_train": 400, "n_test": 200, "max_epochs": 2}
 
 
@@ -62,13 +52,18 @@ def main() -> None:
     ap.add_argument("--params", default="{}", help="JSON of model/training parameters (over the defaults)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="tiny end-to-end check (PUM2 slice, 2 epochs)")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = ap.parse_args()
 
     import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
     from components.seqmodels.data import load_data, split_data
-    from components.seqmodels.networks import CNN_PYSSTER_DEFAULTS
+    from components.seqmodels.networks import CNN_DEFAULTS
     from components.seqmodels.pipeline import evaluate, prepare_structures, train_model
+    from components.seqmodels.training import TRAIN_DEFAULTS
 
     d = Path(args.data)
     if not d.is_dir():
@@ -76,8 +71,8 @@ def main() -> None:
     proteins = args.proteins or (QUICK["proteins"] if args.quick else list(PYSSTER))
     cache = args.cache_dir or tempfile.mkdtemp(prefix="rbp-fold-")
     params = {
-        **CNN_PYSSTER_DEFAULTS,
-        **RBP_OVERRIDES,
+        **CNN_DEFAULTS,
+        **TRAIN_DEFAULTS,
         **({"max_epochs": QUICK["max_epochs"]} if args.quick else {}),
     }
     params.update(json.loads(args.params))

@@ -121,6 +121,7 @@ def train_model(
         max_epochs=int(tr["max_epochs"]),
         patience=int(tr["patience"]),
         scheduler=str(tr["scheduler"]),
+        shift=int(tr["shift"]),
     )
     bundle.params = {**net_params, **{k: tr[k] for k in tr}}
     bundle.extra.update(best_epoch=result.best_epoch, epochs_run=result.epochs_run)

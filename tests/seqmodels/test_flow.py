@@ -11,6 +11,8 @@ from tests.seqmodels.toy import binary_fastas
 pytestmark = pytest.mark.integration
 
 GOOD = {
+    "global_pool": "max",
+    "dropout_input": 0.0,
     "lr": 1e-2,
     "kernel_num": 16,
     "kernel_len": 7,
@@ -25,8 +27,9 @@ GOOD = {
 BAD = {**GOOD, "lr": 1e-7}
 #: the enqueued trials must lie inside the search space: only lr/weight_decay are searched
 SPACE = """
-fixed: {kernel_num: 16, kernel_len: 7, conv_num: 1, pool_size: 2, neuron_num: 16,
-        dropout_conv: 0.0, dropout_dense: 0.1, batch_size: 32, patience: 4}
+fixed: {global_pool: max, dropout_input: 0.0, kernel_num: 16, kernel_len: 7, conv_num: 1,
+        pool_size: 2, neuron_num: 16, dropout_conv: 0.0, dropout_dense: 0.1, batch_size: 32,
+        patience: 4}
 common:
   lr: {type: float, low: 1.0e-8, high: 1.0e-1, log: true}
   weight_decay: {type: float, low: 1.0e-5, high: 1.0e-1, log: true}

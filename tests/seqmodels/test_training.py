@@ -14,8 +14,11 @@ from components.seqmodels.training import compute_metrics
 from tests.seqmodels.toy import MOTIF, binary_fastas, random_seqs, write_fasta
 
 LENGTH = 20
-#: one conv layer of 8 kernels of the motif's width: learns the planted motif in a few epochs
+#: one conv layer of 8 kernels of the motif's width, global max pooling (the motif sits
+#: anywhere): learns the planted motif in a few epochs
 TINY = {
+    "global_pool": "max",
+    "dropout_input": 0.0,
     "conv_num": 1,
     "kernel_num": 8,
     "kernel_len": 8,
