@@ -26,7 +26,7 @@ def toy(tmp_path_factory):
     bundle = train_toy_bundle(seqs, y, kernel_num=12, epochs=12, lr=5e-3, seed=0)
     out = tmp_path_factory.mktemp("motifs")
     db = planted_motifs() + read_meme(ATTRACT_MEME)  # planted PWMs among 1,194 real ones
-    res = interpret_model(bundle, seqs, y, out, motif_db=db, attribution_sequences=200)
+    res = interpret_model(bundle, seqs, y, out, motif_db=db, attribution_sequences=200, importance="ablation")
     return SimpleNamespace(bundle=bundle, seqs=seqs, y=y, out=out, res=res)
 
 
