@@ -47,22 +47,20 @@ def dinucleotide_shuffle(seq: str, rng: np.random.Generator) -> str:
     for x, y in zip(seq[:-1], seq[1:], strict=True):
         edges.setdefault(x, []).append(y)
     vertices = list(edges)
-    while True:
-        last_edge = {v: edges[v][rng.integers(len(edges[v]))] for v in vertices if v != last}
-        ok = True
-        for v in last_edge:  # every vertex must reach `last` through last edges
-            seen = {v}
-            u = v
-            while u != last:
-                u = last_edge[u]
-                if u in seen:
-                    ok = False
-                    break
-                seen.add(u)
-            if not ok:
-                break
-        if ok:
-            break
+    # random last-exit edges forming a tree rooted at `last`, by Wilson's loop-erased random walk: the
+    # same distribution as drawing every vertex's edge at random until they form a tree, but without the
+    # rejection loop, which never ends in practice for large alphabets (sequence x structure letters)
+    last_edge: dict[str, str] = {}
+    in_tree = {last}
+    for v in vertices:
+        u = v
+        while u not in in_tree:
+            last_edge[u] = edges[u][rng.integers(len(edges[u]))]
+            u = last_edge[u]
+        u = v
+        while u not in in_tree:
+            in_tree.add(u)
+            u = last_edge[u]
     order: dict[str, list[str]] = {}
     for v in vertices:
         rest = list(edges[v])
