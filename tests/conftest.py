@@ -7,6 +7,8 @@ it are skipped with a clear reason when it is absent (e.g. a clone without ``sha
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -257,3 +259,15 @@ def _isolate_mlflow_globals():
         while mlflow.active_run() is not None:
             mlflow.end_run("FAILED")
         _tracking_service.utils._tracking_uri, _model_registry.utils._registry_uri = uris or (None, None)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Run ``python -m flows.cli ARGS`` from the repository root as a user would (text output captured)."""
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from flows.cli import app
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 
 MLPROJECT = REPO / "mlproject" / "MLproject"
 
@@ -26,14 +26,7 @@ def _entry_points():
 def _help_text(command_name: str) -> str:
     """The command's --help as a user sees it (works for typer and argparse-backed commands)."""
     env = {**os.environ, "COLUMNS": "250", "TERMINAL_WIDTH": "250", "NO_COLOR": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "flows.cli", command_name, "--help"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_cli(command_name, "--help", env=env)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from flows import tracking
-from tests.conftest import REPO, free_port
+from tests.conftest import free_port, run_cli
 
 
 def test_unreachable_server_is_one_line():
@@ -39,14 +36,7 @@ def test_default_uri_is_sqlite_in_cwd(tmp_path, monkeypatch):
 def test_cli_bad_tracking_uri_exit_2_one_line(tmp_path):
     """Through the real console entry point: one line on stderr, exit code 2."""
     env = {"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "check"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_cli("check", env=env)
     assert proc.returncode == 2, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "unreachable" in lines[0], proc.stderr
