@@ -165,3 +165,12 @@ def test_ablation_importance_ranks_planted_motifs_first(toy):
     top3 = [best.get(q) for q in kt["motif_id"].head(3)]
     assert set(top3) <= {"motif_A", "motif_B", "motif_C"}, top3
     assert kt["importance"].iloc[0] > 0
+
+
+@pytest.mark.parametrize(
+    "param, match",
+    [({"attribution": "shap"}, "attribution must be one of"), ({"importance": "x"}, "importance must be")],
+)
+def test_bad_interpretation_options(toy, tmp_path, param, match):
+    with pytest.raises(InputError, match=match):
+        interpret_model(toy.bundle, toy.seqs[:20], None, tmp_path, **param)
