@@ -13,13 +13,14 @@ analytic second derivatives at the input structure, with unit masses:
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from components.common.errors import DynamotifError
 from components.encom.beads import BeadModel
 from components.encom.params import EncomParams, interaction_matrix
 from components.encom.topology import Topology
 
-__all__ = ["surface_complementarity", "build_hessian", "pair_hessian", "angle_terms", "dihedral_terms"]
+__all__ = ["surface_complementarity", "build_hessian", "angle_terms", "dihedral_terms"]
 
 
 def surface_complementarity(
@@ -36,30 +37,6 @@ def surface_complementarity(
     bij = w + w.T
     np.maximum(bij, 0.0, out=bij)
     return bij
-
-
-def pair_hessian(centers: np.ndarray, const: np.ndarray) -> np.ndarray:
-    """Central-force Hessian: blocks -const_ij D_ij D_ij^T off the diagonal (D = x_j - x_i), row sums on it.
-
-    ``const`` is a symmetric (N, N) matrix with a zero diagonal. Returns the (3N, 3N) matrix, exactly
-    symmetric (the coordinate products are formed before the constants are applied). Filling the six
-    (a, b) component planes is faster here than forming all (N, N, 3, 3) blocks at once.
-    """
-    n = len(centers)
-    hess = np.zeros((3 * n, 3 * n))
-    view = hess.reshape(n, 3, n, 3)
-    idx = np.arange(n)
-    diff = [centers[None, :, a] - centers[:, None, a] for a in range(3)]
-    for a in range(3):
-        for b in range(a, 3):
-            block = const * (diff[a] * diff[b])
-            row = block.sum(axis=1)
-            view[:, a, :, b] = -block
-            view[idx, a, idx, b] += row
-            if b != a:
-                view[:, b, :, a] = -block
-                view[idx, b, idx, a] += row
-    return hess
 
 
 def _outer_terms(
@@ -108,27 +85,84 @@ def dihedral_terms(centers: np.ndarray, dihedrals: np.ndarray, kphi: float) -> t
     return _outer_terms(dihedrals, grad, 2.0 * kphi / (1.0 - g**2), dim)
 
 
+@njit(cache=True, error_model="numpy")
+def _central_force_kernel(centers, bij, long_range, bonded, epsilon, power, kr, hess):
+    """V1 + V4 in one pass over bead pairs (i < j), written into the zeroed ``hess`` (3N, 3N).
+
+    const_ij = 120 (epsilon + B_ij) / d^power for long-range pairs, + 2 kr / d^2 for bonded ones; block
+    (i, j) = (j, i) = -const_ij D D^T (D = x_j - x_i, products formed before the constant, so the matrix is
+    exactly symmetric); the diagonal blocks are the row sums.
+    """
+    n = centers.shape[0]
+    prod = np.empty(6)
+    for i in range(n):
+        for j in range(i + 1, n):
+            lr = long_range[i, j]
+            bd = bonded[i, j]
+            if not lr and not bd:
+                continue
+            d0 = centers[j, 0] - centers[i, 0]
+            d1 = centers[j, 1] - centers[i, 1]
+            d2 = centers[j, 2] - centers[i, 2]
+            dist2 = d0 * d0 + d1 * d1 + d2 * d2
+            const = 0.0
+            if lr:
+                den = dist2 * dist2 if power == 4.0 else dist2 ** (power / 2.0)
+                const = 120.0 * (epsilon + bij[i, j]) / den
+            if bd:
+                const += 2.0 * kr / dist2
+            prod[0] = const * (d0 * d0)
+            prod[1] = const * (d0 * d1)
+            prod[2] = const * (d0 * d2)
+            prod[3] = const * (d1 * d1)
+            prod[4] = const * (d1 * d2)
+            prod[5] = const * (d2 * d2)
+            k = 0
+            for a in range(3):
+                for b in range(a, 3):
+                    v = prod[k]
+                    k += 1
+                    hess[3 * i + a, 3 * j + b] = -v
+                    hess[3 * j + b, 3 * i + a] = -v
+                    hess[3 * i + a, 3 * i + b] += v
+                    hess[3 * j + a, 3 * j + b] += v
+                    if b != a:
+                        hess[3 * i + b, 3 * j + a] = -v
+                        hess[3 * j + a, 3 * i + b] = -v
+                        hess[3 * i + b, 3 * i + a] += v
+                        hess[3 * j + b, 3 * j + a] += v
+
+
+@njit(cache=True)
+def _scatter_add(flat, index, values):
+    for k in range(index.shape[0]):
+        flat[index[k]] += values[k]
+
+
 def build_hessian(beads: BeadModel, topo: Topology, bij: np.ndarray, params: EncomParams) -> np.ndarray:
     """Full (3N, 3N) ENCoM Hessian H = V1 + V2 + V3 + V4."""
     n = beads.n_beads
-    x = beads.centers
-    diff = x[None, :, :] - x[:, None, :]
-    dist2 = np.einsum("ijk,ijk->ij", diff, diff)
-    np.fill_diagonal(dist2, 1.0)
-    power = dist2 * dist2 if params.power_dependence == 4 else dist2 ** (params.power_dependence / 2)
-    const = 120.0 * (params.epsilon + bij) / power
-    const[~topo.long_range] = 0.0
+    x = np.ascontiguousarray(beads.centers, dtype=np.float64)
+    bonded = np.zeros((n, n), dtype=np.bool_)
     if len(topo.bonds):
-        i, j = topo.bonds[:, 0], topo.bonds[:, 1]
-        const[i, j] += 2.0 * params.kr / dist2[i, j]
-        const[j, i] = const[i, j]
-    hess = pair_hessian(x, const)
+        bonded[topo.bonds[:, 0], topo.bonds[:, 1]] = True
+        bonded[topo.bonds[:, 1], topo.bonds[:, 0]] = True
+    hess = np.zeros((3 * n, 3 * n))
+    _central_force_kernel(
+        x,
+        np.ascontiguousarray(bij, dtype=np.float64),
+        np.ascontiguousarray(topo.long_range),
+        bonded,
+        float(params.epsilon),
+        float(params.power_dependence),
+        float(params.kr),
+        hess,
+    )
     f2, v2 = angle_terms(x, topo.angles, params.ktheta)
     f3, v3 = dihedral_terms(x, topo.dihedrals, params.kphi)
-    dim = 3 * n
-    hess += np.bincount(
-        np.concatenate([f2, f3]), weights=np.concatenate([v2, v3]), minlength=dim * dim
-    ).reshape(dim, dim)
+    flat = hess.reshape(-1)
+    _scatter_add(flat, f2, v2)
+    _scatter_add(flat, f3, v3)
     if not np.all(np.isfinite(hess)):
         raise DynamotifError(
             "the ENCoM Hessian has non-finite entries (coincident beads or a straight angle/dihedral)"
