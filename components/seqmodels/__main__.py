@@ -21,6 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test", nargs="+", default=None, help="test file(s); default: seeded 80/10/10 split")
     p.add_argument("--target", nargs="+", default=[], help="target column(s) of a table")
     p.add_argument(
+        "--missing-targets",
+        default="error",
+        choices=["error", "mask"],
+        help="regression tables: NaN targets are an error (default) or masked out of loss and metrics",
+    )
+    p.add_argument(
         "--task", default="auto", choices=["auto", "binary", "multiclass", "multilabel", "regression"]
     )
     p.add_argument("--arch", default="cnn", choices=["cnn", "cnn_gru"])
@@ -53,9 +59,21 @@ def _body(args: argparse.Namespace) -> int:
         raise InputError(f"--params is not valid JSON: {exc.msg}") from exc
     if args.epochs:
         params["max_epochs"] = args.epochs
-    data, alph = load_data(args.data, targets=args.target, task=args.task, alphabet=args.alphabet)
+    data, alph = load_data(
+        args.data,
+        targets=args.target,
+        task=args.task,
+        alphabet=args.alphabet,
+        missing_targets=args.missing_targets,
+    )
     if args.test:
-        test, _ = load_data(args.test, targets=args.target, task=data.task, alphabet=alph)
+        test, _ = load_data(
+            args.test,
+            targets=args.target,
+            task=data.task,
+            alphabet=alph,
+            missing_targets=args.missing_targets,
+        )
         train, val = split_data(data, (0.9,), args.seed)
     else:
         train, val, test = split_data(data, (0.8, 0.1), args.seed)

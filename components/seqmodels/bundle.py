@@ -108,8 +108,10 @@ def make_bundle(
     net = build_network(arch, alph.n_channels, length, len(data.output_names), params)
     mean = std = None
     if data.task == "regression":
-        mean = data.y.mean(0).astype(float).tolist()
-        std = np.where(data.y.std(0) > 0, data.y.std(0), 1.0).astype(float).tolist()
+        # NaN = not measured (multi-target data with missing entries)
+        sd = np.nan_to_num(np.nanstd(data.y, axis=0))
+        mean = np.nan_to_num(np.nanmean(data.y, axis=0)).astype(float).tolist()
+        std = np.where(sd > 0, sd, 1.0).astype(float).tolist()
     return SequenceModel(
         net,
         arch,

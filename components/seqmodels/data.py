@@ -234,7 +234,9 @@ def _fasta_multilabel(path: Path) -> SequenceData:
     )
 
 
-def _table(paths: list[Path], targets: list[str], task: str, seq_col: str | None) -> SequenceData:
+def _table(
+    paths: list[Path], targets: list[str], task: str, seq_col: str | None, missing_targets: str = "error"
+) -> SequenceData:
     frames = []
     for p in paths:
         df = read_table(p)
@@ -264,7 +266,18 @@ def _table(paths: list[Path], targets: list[str], task: str, seq_col: str | None
         i = int(np.argmax(seq_series.isna().to_numpy()))
         raise InputError(f"missing sequence in column {col!r}", record=names[i])
     seqs = [str(s).strip().upper() for s in seq_series]
-    for t in targets:
+    if missing_targets == "mask":
+        # multi-target regression with unmeasured entries: NaN is masked out of loss and metrics;
+        # a row needs one measured target at least
+        none = df[targets].isna().all(axis=1).to_numpy()
+        if none.any():
+            i = int(np.argmax(none))
+            raise InputError(
+                f"no target measured ({int(none.sum())} rows with all of {', '.join(map(repr, targets))} "
+                "NaN/empty; drop them)",
+                record=names[i],
+            )
+    for t in targets if missing_targets == "error" else ():
         na = df[t].isna().to_numpy()
         if na.any():
             i = int(np.argmax(na))
@@ -290,6 +303,10 @@ def _table(paths: list[Path], targets: list[str], task: str, seq_col: str | None
             else:
                 task = "multiclass"
     src = [str(p) for p in paths]
+    if task != "regression" and bool(tv.isna().to_numpy().any()):
+        raise InputError(
+            f"missing (NaN) targets can be masked for regression only, not {task}", file=paths[0]
+        )
     if task == "regression":
         if not numeric:
             bad = next(t for t in targets if not pd.api.types.is_numeric_dtype(tv[t]))
@@ -344,6 +361,7 @@ def load_data(
     task: str = "auto",
     alphabet: str | Alphabet = "auto",
     seq_column: str | None = None,
+    missing_targets: str = "error",
 ) -> tuple[SequenceData, Alphabet]:
     """Load and validate training data.
 
@@ -358,6 +376,10 @@ def load_data(
         ``auto`` or one of :data:`TASKS`.
     alphabet
         ``auto``, ``DNA``, ``RNA``, ``protein``, custom letters, or an :class:`Alphabet`.
+    missing_targets
+        ``error`` (default): a NaN/empty target is an input error. ``mask``: regression tables
+        may leave targets unmeasured (NaN) in a row that has another one (e.g. one assay per
+        cell line); the loss and the metrics then use the measured entries only.
 
     Returns
     -------
@@ -365,6 +387,8 @@ def load_data(
     """
     if task != "auto" and task not in TASKS:
         raise InputError(f"unknown task {task!r}; choose one of auto, {', '.join(TASKS)}")
+    if missing_targets not in ("error", "mask"):
+        raise InputError(f"missing_targets must be error or mask, got {missing_targets!r}")
     if not specs:
         raise InputError("no input files (give --data FILE...)")
     parsed = [parse_data_spec(s) for s in specs]
@@ -377,7 +401,8 @@ def load_data(
     if any(tables) and not all(tables):
         raise InputError("mix of tables and FASTA files; give either tables or FASTA files")
     if all(tables):
-        data = _table([p for _, p in parsed], list(targets), task, seq_column)
+        data = _table([p for _, p in parsed], list(targets), task, seq_column, missing_targets)
+
     else:
         if targets:
             raise InputError("--target applies to tables; FASTA classes come from the files")

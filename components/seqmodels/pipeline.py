@@ -122,6 +122,7 @@ def train_model(
         patience=int(tr["patience"]),
         scheduler=str(tr["scheduler"]),
         shift=int(tr["shift"]),
+        shift_mode=str(tr["shift_mode"]),
     )
     bundle.params = {**net_params, **{k: tr[k] for k in tr}}
     bundle.extra.update(best_epoch=result.best_epoch, epochs_run=result.epochs_run)

@@ -40,7 +40,11 @@ def scatter_figure(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str])
     k = len(names)
     fig, axes = plt.subplots(1, k, figsize=(4.5 * k, 4.2), squeeze=False)
     for j, (ax, name) in enumerate(zip(axes[0], names, strict=True)):
-        t, p = y_true[:, j], y_pred[:, j]
+        ok = np.isfinite(y_true[:, j])  # NaN: target not measured for that sequence
+        t, p = y_true[ok, j], y_pred[ok, j]
+        if len(t) < 2:
+            ax.set(title=f"{name}: not measured")
+            continue
         ax.scatter(t, p, s=4, alpha=0.4)
         lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
         ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)

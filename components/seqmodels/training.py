@@ -45,6 +45,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "patience": 15,
     "scheduler": "onecycle",
     "shift": 0,
+    "shift_mode": "batch",
 }
 
 
@@ -71,11 +72,17 @@ class FitResult:
 
 
 def loss_fn(task: str, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Task loss. Regression: mean squared error over the MEASURED entries only: NaN targets
+    (a target not measured for that sequence, multi-target data) are left out of the mean."""
     if task in ("binary", "multilabel"):
         return F.binary_cross_entropy_with_logits(logits, y)
     if task == "multiclass":
         return F.cross_entropy(logits, y.argmax(1))
-    return F.mse_loss(logits, y)
+    measured = torch.isfinite(y)
+    if bool(measured.all()):
+        return F.mse_loss(logits, y)
+    diff = torch.where(measured, logits - torch.nan_to_num(y), torch.zeros_like(logits))
+    return (diff**2).sum() / measured.sum().clamp_min(1)
 
 
 def activate(task: str, logits: torch.Tensor) -> torch.Tensor:
@@ -94,20 +101,26 @@ def primary_metric(task: str) -> str:
 
 def compute_metrics(task: str, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """Task metrics. Classification: roc_auc, pr_auc, f1, accuracy (macro over classes/labels);
-    regression: pearson, spearman, r2, mse (mean over targets)."""
+    regression: pearson, spearman, r2, mse (mean over targets; each target on its measured,
+    i.e. non-NaN, rows)."""
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     out: dict[str, float] = {}
     if task == "regression":
         rs, ss, r2, mse = [], [], [], []
         for j in range(y_true.shape[1]):
-            t, p = y_true[:, j], y_pred[:, j]
+            ok = np.isfinite(y_true[:, j])
+            t, p = y_true[ok, j], y_pred[ok, j]
+            if len(t) < 2:
+                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 rs.append(float(stats.pearsonr(t, p)[0]) if np.std(p) > 0 else 0.0)
                 ss.append(float(stats.spearmanr(t, p)[0]) if np.std(p) > 0 else 0.0)
             r2.append(float(skm.r2_score(t, p)))
             mse.append(float(np.mean((t - p) ** 2)))
+        if not rs:
+            return dict.fromkeys(("pearson", "spearman", "r2", "mse"), float("nan"))
         return {
             "pearson": float(np.mean(rs)),
             "spearman": float(np.mean(ss)),
@@ -159,6 +172,18 @@ def shift_batch(t: torch.Tensor, k: int) -> torch.Tensor:
     return F.pad(t[..., : t.shape[-1] - k] if k > 0 else t[..., -k:], pad)
 
 
+def shift_rows(t: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """Shift each row ``i`` of ``t`` (batch, ..., L) along the last axis by its own ``k[i]``
+    (> 0: to the right), zero-filled, never wrapping around."""
+    n = t.shape[-1]
+    src = torch.arange(n, device=t.device).unsqueeze(0) - k.to(t.device).long().unsqueeze(1)  # (B, L)
+    inside = (src >= 0) & (src < n)
+    src = src.clamp(0, n - 1)
+    shape = (t.shape[0],) + (1,) * (t.dim() - 2) + (n,)
+    idx = src.view(shape).expand(t.shape)
+    return t.gather(-1, idx) * inside.view(shape).to(t.dtype)
+
+
 class SeqLightningModule(L.LightningModule):
     """Wraps a plain network: task loss, AdamW (+ OneCycle), val_loss / val_score per epoch."""
 
@@ -171,9 +196,13 @@ class SeqLightningModule(L.LightningModule):
         scheduler: str,
         total_steps: int,
         shift: int = 0,
+        shift_mode: str = "batch",
     ):
         super().__init__()
+        if shift_mode not in ("batch", "sample"):
+            raise ValueError(f"shift_mode must be batch or sample, got {shift_mode!r}")
         self.shift = int(shift)
+        self.shift_mode = shift_mode
         self.net = net
         self.task = task
         self.lr = lr
@@ -188,7 +217,10 @@ class SeqLightningModule(L.LightningModule):
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, m, y = batch
-        if self.shift > 0:
+        if self.shift > 0 and self.shift_mode == "sample":
+            ks = torch.randint(-self.shift, self.shift + 1, (len(x),))
+            x, m = shift_rows(x, ks), shift_rows(m, ks)
+        elif self.shift > 0:
             k = int(torch.randint(-self.shift, self.shift + 1, (1,)))
             x, m = shift_batch(x, k), shift_batch(m, k)
         loss = loss_fn(self.task, self.net(x, m), y)
@@ -290,6 +322,7 @@ def fit(
     patience: int = TRAIN_DEFAULTS["patience"],
     scheduler: str = TRAIN_DEFAULTS["scheduler"],
     shift: int = TRAIN_DEFAULTS["shift"],
+    shift_mode: str = TRAIN_DEFAULTS["shift_mode"],
     accelerator: str = "auto",
     callbacks: Sequence[L.Callback] = (),
     progress: bool = False,
@@ -298,7 +331,9 @@ def fit(
     """Train ``net`` with early stopping on ``val_loss``; the returned net has the best weights.
 
     ``shift`` > 0 augments training batches: each batch is shifted by a random offset in
-    ``[-shift, shift]`` positions (zero-filled, i.e. masked; the same offset for the batch).
+    ``[-shift, shift]`` positions (zero-filled, i.e. masked): the same offset for the whole
+    batch (``shift_mode="batch"``, Basenji/Saluki's ``StochasticShift``) or one offset per
+    sequence (``"sample"``).
 
     ``callbacks`` are extra Lightning callbacks (e.g. Optuna's pruning callback, which may raise
     ``optuna.TrialPruned`` out of this function). ``history_sink`` receives the per-epoch rows
@@ -309,7 +344,7 @@ def fit(
     for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.WARNING)
     steps = max_epochs * ((len(train) + batch_size - 1) // batch_size)
-    module = SeqLightningModule(net, task, lr, weight_decay, scheduler, steps, shift)
+    module = SeqLightningModule(net, task, lr, weight_decay, scheduler, steps, shift, shift_mode)
     history = _History(history_sink)
     early = L.pytorch.callbacks.EarlyStopping(monitor="val_loss", patience=patience, mode="min")
     if accelerator == "auto":

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from components.seqmodels.networks import CNNGRU
-from components.seqmodels.training import shift_batch
+from components.seqmodels.training import shift_batch, shift_rows
 
 
 def _one_hot(idx: torch.Tensor, length: int, left: int = 0) -> torch.Tensor:
@@ -36,3 +36,16 @@ def test_shift_batch_zero_fills_without_wrapping():
     assert torch.equal(shift_batch(t, 0), t)
     m = torch.ones(1, 5)
     assert shift_batch(m, 1).tolist() == [[0, 1, 1, 1, 1]]
+
+
+def test_shift_rows_gives_each_sequence_its_own_offset():
+    t = torch.arange(1.0, 6.0).reshape(1, 1, 5).repeat(3, 2, 1)  # (3 rows, 2 channels, 5)
+    out = shift_rows(t, torch.tensor([2, -1, 0]))
+    assert out[0, 0].tolist() == [0, 0, 1, 2, 3] and out[0, 1].tolist() == [0, 0, 1, 2, 3]
+    assert out[1, 0].tolist() == [2, 3, 4, 5, 0]
+    assert torch.equal(out[2], t[2])
+    # each row matches the batch shift by the same offset; masks (batch, L) too
+    for i, k in enumerate([2, -1, 0]):
+        assert torch.equal(out[i : i + 1], shift_batch(t[i : i + 1], k))
+    m = torch.ones(2, 5)
+    assert shift_rows(m, torch.tensor([1, -3])).tolist() == [[0, 1, 1, 1, 1], [1, 1, 0, 0, 0]]

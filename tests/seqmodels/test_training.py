@@ -32,6 +32,9 @@ TINY = {
     "patience": 3,
 }
 
+#: a small CNN+GRU for the regression tests
+TINY_GRU = {"kernel_num": 16, "kernel_len": 5, "conv_num": 2, "gru_units": 16, "max_epochs": 2}
+
 
 def _fit(data, alph, arch="cnn", **params):
     tr, va, te = split_data(data, (0.7, 0.15), seed=0)
@@ -78,9 +81,7 @@ def test_multitarget_regression_cnn_gru_with_padding(tmp_path):
     y = np.array([s.count("A") for s in seqs], float)
     pd.DataFrame({"sequence": seqs, "y": y, "y2": -y}).to_csv(tmp_path / "t.csv", index=False)
     data, alph = load_data([str(tmp_path / "t.csv")], targets=["y", "y2"])
-    bundle, _, te = _fit(
-        data, alph, "cnn_gru", kernel_num=16, kernel_len=5, conv_num=2, gru_units=16, max_epochs=2
-    )
+    bundle, _, te = _fit(data, alph, "cnn_gru", **TINY_GRU)
     metrics, pred = evaluate(bundle, te)
     assert set(metrics) == {"pearson", "spearman", "r2", "mse"} and data.task == "regression"
     assert pred.shape == (len(te), 2) and np.isfinite(pred).all()
@@ -132,3 +133,60 @@ def test_metrics_known_values():
     r = compute_metrics("regression", np.array([[1.0], [2.0], [3.0]]), np.array([[1.0], [2.0], [3.0]]))
     assert r["pearson"] == pytest.approx(1.0) and r["r2"] == pytest.approx(1.0)
     assert torch.get_num_threads() >= 1
+
+
+def test_regression_loss_and_metrics_ignore_unmeasured_targets():
+    from components.seqmodels.training import loss_fn
+
+    y = torch.tensor([[1.0, float("nan")], [2.0, 4.0], [3.0, float("nan")]])
+    out = torch.tensor([[1.5, 9.0], [2.0, 3.0], [2.0, -7.0]], requires_grad=True)
+    loss = loss_fn("regression", out, y)
+    # 4 measured entries: (0.5^2 + 0 + 1^2 + 1^2) / 4; the NaN entries count nowhere
+    assert loss.item() == pytest.approx((0.25 + 0 + 1 + 1) / 4)
+    loss.backward()
+    assert out.grad is not None and torch.isfinite(out.grad).all()
+    assert out.grad[0, 1] == 0 and out.grad[2, 1] == 0 and out.grad[1, 1] != 0
+    full = torch.tensor([[1.0, 0.0], [2.0, 4.0]])
+    pred = torch.tensor([[0.0, 1.0], [2.0, 2.0]])
+    assert loss_fn("regression", pred, full).item() == pytest.approx(torch.mean((pred - full) ** 2).item())
+
+    t = np.array([[1.0, np.nan], [2.0, 1.0], [3.0, 2.0], [4.0, np.nan], [5.0, 3.0]])
+    p = np.array([[1.1, 50.0], [1.9, 1.0], [3.2, 2.0], [4.0, -50.0], [5.0, 3.0]])
+    m = compute_metrics("regression", t, p)
+    first = compute_metrics("regression", t[:, :1], p[:, :1])
+    # second target: perfect on its 3 measured rows, whatever is predicted on the others
+    assert m["pearson"] == pytest.approx((first["pearson"] + 1.0) / 2)
+    assert m["r2"] == pytest.approx((first["r2"] + 1.0) / 2)
+    none = compute_metrics("regression", np.array([[np.nan], [np.nan]]), np.array([[1.0], [2.0]]))
+    assert np.isnan(none["pearson"])
+
+
+def test_masked_targets_load_and_train(tmp_path):
+    seqs = random_seqs(80, LENGTH, 5, letters="ACGT")
+    y = np.array([s.count("A") for s in seqs], float)
+    aux = np.where(np.arange(80) % 3 == 0, y * 2.0, np.nan)  # measured on a third of the rows
+    pd.DataFrame({"sequence": seqs, "y": y, "aux": aux}).to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(InputError, match="target 'aux' is NaN"):
+        load_data([str(tmp_path / "t.csv")], targets=["y", "aux"])
+    data, alph = load_data([str(tmp_path / "t.csv")], targets=["y", "aux"], missing_targets="mask")
+    assert data.task == "regression" and np.isnan(data.y[:, 1]).sum() == int(np.isnan(aux).sum())
+    # (with per-sequence shift augmentation: that path runs too)
+    bundle, res, te = _fit(data, alph, "cnn_gru", **TINY_GRU, shift=2, shift_mode="sample")
+    assert bundle.params["shift_mode"] == "sample"
+    assert bundle.target_mean is not None and np.isfinite(bundle.target_mean).all()
+    assert bundle.target_std is not None and np.isfinite(bundle.target_std).all()
+    assert all(np.isfinite(r["val_loss"]) for r in res.history)
+    metrics, pred = evaluate(bundle, te)
+    assert np.isfinite(pred).all() and np.isfinite(metrics["pearson"])
+
+    # a row with no measured target, and NaN in classification labels, stay input errors
+    pd.DataFrame({"sequence": seqs[:3], "y": [1.0, np.nan, 2.0], "aux": [np.nan, np.nan, 1.0]}).to_csv(
+        tmp_path / "none.csv", index=False
+    )
+    with pytest.raises(InputError, match=r"row 2: no target measured"):
+        load_data([str(tmp_path / "none.csv")], targets=["y", "aux"], missing_targets="mask")
+    pd.DataFrame({"sequence": seqs[:4], "a": [0, 1, np.nan, 1], "b": [1, 0, 1, 1]}).to_csv(
+        tmp_path / "cls.csv", index=False
+    )
+    with pytest.raises(InputError, match="regression only, not multilabel"):
+        load_data([str(tmp_path / "cls.csv")], targets=["a", "b"], task="multilabel", missing_targets="mask")
