@@ -245,7 +245,7 @@ def _fit_model(
             raise InputError(f"predictors {predictors!r} need signatures")
         beta_grid = list(data.signatures.betas if betas is None else betas)
     test_curves = spec.is_lasso if test_curves is None else test_curves
-    folds = validation_folds(split.train, validation, seed=seed)
+    folds = validation_folds(split.train, validation, seed=seed, ids=data.ids)
     alphas: list[float | None] = list(spec.alphas) if spec.alphas else [None]
     rows = []
     n_bad = 0

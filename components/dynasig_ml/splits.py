@@ -9,13 +9,19 @@ Split specifications (strings, as on the command line):
 * ``ids:FILE.json``: a JSON list of test ids (train = every other variant) or an object
   ``{"train": [...], "test": [...]}``; ids in any spelling (``mir125a_A12C.pdb`` = ``A12C``).
 
-Validation (``split:0.2`` or ``cv:5``) only ever partitions the training indices: selection of α, β or
-the model never sees the test set.
+Validation only ever partitions the training indices: selection of α, β or the model never sees the
+test set. ``split:0.2`` holds out a random 20 %; ``cv:5`` is 5-fold CV; ``cv-positions:5`` is CV grouped
+by mutated POSITION, the right check for "generalise to positions never mutated in training": the
+mutated positions of the training variants are dealt (seeded) into K groups; fold k validates on every
+variant that mutates any position of group k and fits on the variants that mutate none of them (WT and
+variants touching only other groups), so no validation variant has all its positions seen in its fit.
+A position mutated in every training mutant (a shared background mutation) is never held out.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +29,7 @@ import numpy as np
 
 from components.common.errors import InputError
 from components.dynasig_ml.data import Dataset
-from components.dynasig_ml.variants import canonical_variant, n_mutations
+from components.dynasig_ml.variants import canonical_variant, mutation_positions, n_mutations
 
 __all__ = ["Split", "make_split", "validation_folds", "parse_validation"]
 
@@ -123,31 +129,43 @@ def make_split(spec: str, data: Dataset, *, seed: int = 0) -> Split:
     return Split(train=train, test=test, spec=spec)
 
 
+_VALIDATION_HELP = "use split:FRACTION (0-1), cv:K or cv-positions:K (K >= 2)"
+
+
 def parse_validation(spec: str) -> tuple[str, float]:
-    """``"split:0.2"`` -> ("split", 0.2); ``"cv:5"`` -> ("cv", 5)."""
+    """``"split:0.2"`` -> ("split", 0.2); ``"cv:5"`` -> ("cv", 5); ``"cv-positions:5"`` -> ("cv-positions", 5)."""
     kind, _, arg = spec.partition(":")
     try:
         value = float(arg)
     except ValueError:
-        raise InputError(f"bad validation {spec!r}: use split:FRACTION or cv:K") from None
+        raise InputError(f"bad validation {spec!r}: {_VALIDATION_HELP}") from None
     if kind == "split" and 0 < value < 1:
         return kind, value
-    if kind == "cv" and value >= 2 and value == int(value):
+    if kind in ("cv", "cv-positions") and value >= 2 and value == int(value):
         return kind, int(value)
-    raise InputError(f"bad validation {spec!r}: use split:FRACTION (0-1) or cv:K (K >= 2)")
+    raise InputError(f"bad validation {spec!r}: {_VALIDATION_HELP}")
 
 
 def validation_folds(
-    train: np.ndarray, spec: str = "split:0.2", *, seed: int = 0
+    train: np.ndarray,
+    spec: str = "split:0.2",
+    *,
+    seed: int = 0,
+    ids: Sequence[str] | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(fit, validation) index pairs that partition ``train`` only.
 
-    ``train`` holds indices into the dataset; the returned arrays are subsets of it.
+    ``train`` holds indices into the dataset; the returned arrays are subsets of it. ``ids`` (the
+    dataset's variant keys, indexed like the dataset) is needed by ``cv-positions:K`` only.
     """
     kind, value = parse_validation(spec)
     train = np.asarray(train)
     if train.size < 4:
         raise InputError(f"training set too small for validation ({train.size} rows)")
+    if kind == "cv-positions":
+        if ids is None:
+            raise InputError(f"validation {spec!r} needs the variant ids")
+        return _position_folds(train, int(value), [ids[i] for i in train], seed, spec)
     perm = np.random.default_rng(seed + 7919).permutation(train)
     if kind == "split":
         n_val = max(1, int(round(value * train.size)))
@@ -157,3 +175,33 @@ def validation_folds(
         raise InputError(f"cv:{k} needs at least {k} training rows, have {train.size}")
     chunks = np.array_split(perm, k)
     return [(np.sort(np.concatenate(chunks[:i] + chunks[i + 1 :])), np.sort(chunks[i])) for i in range(k)]
+
+
+def _position_folds(
+    train: np.ndarray, k: int, keys: list[str], seed: int, spec: str
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Folds that hold out groups of mutated positions (see module doc)."""
+    positions = [set(mutation_positions(key)) for key in keys]
+    mutated = [ps for ps in positions if ps]
+    # a position mutated in every mutant is background: holding it out would leave nothing to fit
+    common = set.intersection(*mutated) if mutated else set()
+    positions = [ps - common for ps in positions]
+    distinct = np.array(sorted(set().union(*positions)), dtype=np.int64)
+    if distinct.size < k:
+        raise InputError(
+            f"validation {spec!r}: the training variants mutate only {distinct.size} position(s) "
+            f"(not counting background mutations shared by all), need >= {k}"
+        )
+    shuffled = np.random.default_rng(seed + 7919).permutation(distinct)
+    folds = []
+    for i in range(k):
+        held = {int(p) for p in shuffled[i::k]}
+        hit = np.fromiter((bool(ps & held) for ps in positions), dtype=bool, count=len(positions))
+        fit, val = train[~hit], train[hit]
+        if fit.size < 2 or val.size == 0:
+            raise InputError(
+                f"validation {spec!r}: fold {i + 1} leaves {fit.size} fitting and {val.size} validation "
+                "rows; use fewer folds"
+            )
+        folds.append((np.sort(fit), np.sort(val)))
+    return folds

@@ -209,6 +209,66 @@ def test_validation_folds_stay_inside_train() -> None:
     assert len(validation_folds(train, "cv:5")) == 5
 
 
+def _position_keys() -> list[str]:
+    rng = np.random.default_rng(3)
+    keys = ["WT"]
+    while len(keys) < 80:
+        pos = sorted(rng.choice(np.arange(1, 16), size=int(rng.integers(1, 4)), replace=False))
+        key = ";".join(f"A{p}C" for p in pos)
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def test_position_folds_hold_out_positions() -> None:
+    keys = _position_keys()
+    pos = [set() if k == "WT" else {int(t[1:-1]) for t in k.split(";")} for k in keys]
+    train = np.arange(5, 80)  # indices into keys; 0-4 play the test set
+    folds = validation_folds(train, "cv-positions:4", seed=2, ids=keys)
+    assert len(folds) == 4
+    held_sets = []
+    for fit_idx, val_idx in folds:
+        assert set(fit_idx) | set(val_idx) == set(train) and not set(fit_idx) & set(val_idx)
+        seen = set().union(*(pos[i] for i in fit_idx))
+        held = set().union(*(pos[i] for i in train)) - seen
+        # every validation variant mutates at least one position never mutated in its fitting rows
+        assert all(pos[i] & held for i in val_idx)
+        held_sets.append(held)
+    # the held-out groups partition the positions mutated in training
+    assert sorted(p for h in held_sets for p in h) == sorted(set().union(*(pos[i] for i in train)))
+    again = validation_folds(train, "cv-positions:4", seed=2, ids=keys)
+    assert all((a[0] == b[0]).all() and (a[1] == b[1]).all() for a, b in zip(folds, again, strict=True))
+    other = validation_folds(train, "cv-positions:4", seed=3, ids=keys)
+    assert any(not np.array_equal(a[1], b[1]) for a, b in zip(folds, other, strict=True))
+    # a background mutation shared by every mutant (U20G here) is never held out
+    bg = ["WT"] + [k + ";U20G" for k in keys[1:]]
+    for fit_idx, val_idx in validation_folds(train, "cv-positions:4", seed=2, ids=bg):
+        assert fit_idx.size > 0 and val_idx.size > 0
+
+
+@pytest.mark.parametrize(
+    ("spec", "ids", "message"),
+    [
+        ("cv-positions:4", None, "needs the variant ids"),
+        ("cv-positions:40", "keys", "mutate only 15 position"),
+        ("cv-positions:1", "keys", "cv-positions:K"),
+        ("cv-positions:x", "keys", "bad validation"),
+    ],
+)
+def test_position_folds_errors(spec: str, ids: str | None, message: str) -> None:
+    keys = _position_keys()
+    with pytest.raises(InputError, match=message):
+        validation_folds(np.arange(80), spec, ids=keys if ids else None)
+
+
+def test_fit_model_with_position_cv(synth) -> None:
+    sigs, table = synth
+    ds = build_dataset(table, "eff", signatures=sigs, features=["energy"])
+    split = make_split("random:0.25", ds, seed=0)
+    res = fit_model(ds, split, parse_model_spec("ridge"), predictors="both", validation="cv-positions:3")
+    assert np.isfinite(res.val_r2) and res.test_metrics["r2"] > 0.5
+
+
 # ------------------------------------------------------------------------------------ modelling
 def test_lars_lasso_equals_coordinate_descent() -> None:
     rng = np.random.default_rng(0)

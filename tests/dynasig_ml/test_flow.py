@@ -245,6 +245,21 @@ def test_bad_input_one_line_exit_2(
     assert not [r for r in _runs(client, "dynamotif-dynasig") if r.info.status == "RUNNING"]
 
 
+def test_cli_position_grouped_validation(small_inputs, mlflow_env, prefect_harness, capsys) -> None:
+    from mlflow import MlflowClient
+
+    from flows.cli import main
+
+    d = small_inputs["dir"]
+    args = ["dynasig", "--structure", str(WT), "--variants", str(d / "ok.csv"), "--features", "mcfold_energy"]
+    args += ["--signatures", str(small_inputs["sigs"]), "--split", "random:0.3", "--model", "ridge"]
+    args += ["--validation", "cv-positions:2", "--name", "test-cvpos", "--work-dir", str(d / "work-cvpos")]
+    assert main(args) == 0
+    out = next(json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{"))
+    run = MlflowClient(mlflow_env).get_run(out["run_id"])
+    assert run.info.status == "FINISHED" and run.data.params["validation"] == "cv-positions:2"
+
+
 def test_nan_rows_dropped_and_counted(small_inputs, mlflow_env, prefect_harness) -> None:
     from mlflow import MlflowClient
 
