@@ -6,11 +6,14 @@ Prints ONE JSON line. Stages (wall time each): mutation + signatures for every v
 * ``shifted``: train = labelled basal variants with 3 mutations, test = labelled basal with 4-6;
 * ``hard``: test = ``test_ids_hard.json`` (116), train = labelled variants with no mutation at a hard position.
 
-Models (predictors = signatures + ``mcfold_energy``): LASSO (α grid 2^-15..2^0), RF, HGB (and GBR with
-``--gbr``), β and α selected on validation data inside the training set only; energy-only LASSO; the
+Models (predictors = signatures + ``mcfold_energy``): LASSO (α grid 2^-15..2^0), RF (max_features=1/3),
+HGB (and GBR with ``--gbr``), β and α selected on validation data inside the training set only
+(shifted: a 20 % validation split; hard: 5-fold CV grouped by mutated POSITION, ``cv-positions:5``,
+because its test variants mutate only positions never mutated in training); energy-only LASSO; the
 sequence baseline (one-hot sequence + ``mcfold_energy``: LASSO and HistGradientBoosting); and
 DynaSig-ML 1.0.9's own protocol (selection on the test set, train+test standardisation, unseeded
-RF/GBR) run on our signatures in the oracle venv (``--oracle-python``, skipped if absent).
+RF/GBR) run on our signatures in the oracle venv (``--oracle-python``, skipped if absent). The oracle
+subprocesses run concurrently with our own fitting, sharing ``--jobs`` CPU slots.
 
 ``--limit N`` keeps the 116 hard-test variants plus a seeded random sample of the other labelled ones
 (N in total) for a quick run. Usage::
@@ -29,8 +32,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -114,35 +119,50 @@ def splits(df: pd.DataFrame) -> dict[str, tuple[list[str], list[str]]]:
     }
 
 
-def run_oracle(python: str, sigs, data, train: list[str], test: list[str], models: list[str]) -> dict:
-    """DynaSig-ML 1.0.9's protocol on our signatures, in its own venv (benchmarks/mir125a_oracle.py)."""
+def write_oracle_input(path: Path, sigs, data, train: list[str], test: list[str]) -> None:
+    """The NPZ that ``mir125a_oracle.py`` reads (train ids first)."""
     ids = train + test
+    rows = sigs.rows(ids)
+    y = data.set_index("key").loc[ids]
+    np.savez(
+        path,
+        ids=np.array(ids),
+        n_train=len(train),
+        betas=sigs.betas,
+        values=np.asarray(sigs.values[:, rows], dtype=np.float64),
+        eff=y.eff.to_numpy(float),
+        energy=y.mcfold_energy.to_numpy(float),
+    )
+
+
+def _next_oracle_job(
+    python: str, queue: deque[tuple[str, list[str], Path]], slots: threading.Semaphore
+) -> tuple[str, list[str], dict, float]:
+    """Wait for a CPU slot, then run the next queued oracle job (queue order, whichever thread wakes)."""
+    with slots:
+        split_name, models, npz = queue.popleft()
+        return split_name, models, *run_oracle(python, npz, models)
+
+
+def run_oracle(python: str, npz: Path, models: list[str]) -> tuple[dict, float]:
+    """DynaSig-ML 1.0.9's protocol on our signatures, in its own venv (benchmarks/mir125a_oracle.py).
+
+    Returns (results per model, seconds it ran).
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        npz = Path(tmp) / "in.npz"
-        rows = sigs.rows(ids)
-        y = data.set_index("key").loc[ids]
-        np.savez(
-            npz,
-            ids=np.array(ids),
-            n_train=len(train),
-            betas=sigs.betas,
-            values=np.asarray(sigs.values[:, rows], dtype=np.float64),
-            eff=y.eff.to_numpy(float),
-            energy=y.mcfold_energy.to_numpy(float),
-        )
+        t0 = time.perf_counter()
         out = subprocess.run(
             [python, str(Path(__file__).with_name("mir125a_oracle.py")), str(npz), ",".join(models)],
             capture_output=True,
             text=True,
             cwd=tmp,
+            env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
         )
-        if out.returncode != 0:
-            return {
-                "error": out.stderr.strip().splitlines()[-1]
-                if out.stderr.strip()
-                else f"exit {out.returncode}"
-            }
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        seconds = time.perf_counter() - t0
+    if out.returncode != 0:
+        err = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"
+        return {m: {"error": err} for m in models}, seconds
+    return json.loads(out.stdout.strip().splitlines()[-1]), seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,18 +173,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--chunk", type=int, default=50)
     p.add_argument("--cache", type=Path, default=Path(".dynamotif/cache/mir125a-signatures"))
-    p.add_argument("--models", default="lasso,rf,hgb", help="comma-separated model specs (signature models)")
+    p.add_argument(
+        "--models",
+        default="lasso,rf:max_features=0.33,hgb",
+        help="comma-separated model specs (signature models); RF draws p/3 features per split (Breiman's regression default)",
+    )
     p.add_argument("--gbr", action="store_true", help="also GradientBoostingRegressor")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--oracle-python", default=str(REPO.parent / "oracle-venv" / "bin" / "python"))
     args = p.parse_args(argv)
 
-    from components.dynasig_ml import (
-        build_dataset,
-        canonical_variant,
-        fit_model,
-        parse_model_spec,
-    )
+    from components.dynasig_ml import build_dataset, canonical_variant, parse_model_spec
     from components.dynasig_ml.splits import Split
 
     t_start = time.perf_counter()
@@ -209,61 +228,90 @@ def main(argv: list[str] | None = None) -> int:
     seq_table = pd.concat([labelled[["key", "eff", "mcfold_energy"]], seq], axis=1)
     seq_data = build_dataset(seq_table, "eff", features=["mcfold_energy", *seq.columns], variant_column="key")
     index = {k: i for i, k in enumerate(data.ids)}
-    for split_name, (train, test) in splits(labelled).items():
-        if not train or not test:
-            continue
-        sp = Split(np.array([index[k] for k in train]), np.array([index[k] for k in test]), split_name)
-        validation = "cv:5" if len(train) < 2000 else "split:0.2"
-        res: dict = {"n_train": len(train), "n_test": len(test), "validation": validation, "models": {}}
-        t0 = time.perf_counter()
-        for spec in specs:
-            r = fit_model(data, sp, spec, predictors="both", validation=validation, seed=args.seed)
-            res["models"][f"{spec.name}+energy"] = _summ(r)
-        r = fit_model(
-            data,
-            sp,
-            parse_model_spec("lasso"),
-            predictors="signatures",
-            validation=validation,
-            seed=args.seed,
-        )
-        res["models"]["lasso_signatures_only"] = _summ(r)
-        r = fit_model(
-            data, sp, parse_model_spec("lasso"), predictors="features", validation=validation, seed=args.seed
-        )
-        res["models"]["lasso_energy_only"] = _summ(r)
-        timings[f"{split_name}_signature_models_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        for spec in ("lasso", "hgb"):
-            r = fit_model(
-                seq_data,
-                sp,
-                parse_model_spec(spec),
-                predictors="features",
-                validation=validation,
-                seed=args.seed,
-            )
-            res["models"][f"sequence_{spec}"] = _summ(r)
-        timings[f"{split_name}_sequence_baseline_s"] = time.perf_counter() - t0
-        sig_models = {
-            k: v for k, v in res["models"].items() if k.endswith("+energy") or k == "lasso_signatures_only"
-        }
-        best = max(sig_models, key=lambda k: sig_models[k]["val_r2"])  # chosen on validation
-        res["best_signature_model"] = {"name": best, **sig_models[best]}
-        base = max(("sequence_lasso", "sequence_hgb"), key=lambda k: res["models"][k]["val_r2"])
-        res["best_sequence_baseline"] = {"name": base, **res["models"][base]}
+    split_ids = {k: v for k, v in splits(labelled).items() if v[0] and v[1]}
+    # DynaSig-ML's protocol runs in subprocesses alongside our own fitting: ``--jobs`` CPU slots, one
+    # held by our fitting while it runs; oracle jobs take free slots in order (shifted RF, the longest, first).
+    slots = threading.Semaphore(max(1, args.jobs))
+    oracle_dir = tempfile.TemporaryDirectory()
+    queue: deque[tuple[str, list[str], Path]] = deque()
+    t_fit = time.perf_counter()
+    slots.acquire()  # our own fitting's slot, taken before any oracle job can start
+    with ThreadPoolExecutor(max_workers=4) as oracle_pool:
         if Path(args.oracle_python).exists():
-            t0 = time.perf_counter()
-            oracle_models = ["lasso", "RF", "GBR"] if len(train) + len(test) <= 30000 else ["lasso"]
-            res["dynasigml_protocol"] = run_oracle(
-                args.oracle_python, sigs, labelled, train, test, oracle_models
-            )
-            timings[f"{split_name}_dynasigml_oracle_s"] = time.perf_counter() - t0
-        out["splits"][split_name] = res
+            for split_name, (train, test) in split_ids.items():
+                npz = Path(oracle_dir.name) / f"{split_name}.npz"
+                write_oracle_input(npz, sigs, labelled, train, test)
+                # big training sets: RF alone in one process, so the two lanes stay balanced
+                groups = [["RF"], ["lasso", "GBR"]] if len(train) > 2000 else [["lasso", "RF", "GBR"]]
+                queue.extend((split_name, g, npz) for g in groups)
+        futures = [
+            oracle_pool.submit(_next_oracle_job, args.oracle_python, queue, slots) for _ in range(len(queue))
+        ]
+        try:
+            for split_name, (train, test) in split_ids.items():
+                sp = Split(
+                    np.array([index[k] for k in train]), np.array([index[k] for k in test]), split_name
+                )
+                out["splits"][split_name] = _fit_split(
+                    split_name,
+                    sp,
+                    data,
+                    seq_data,
+                    specs,
+                    _validation(split_name, len(train)),
+                    args.seed,
+                    timings,
+                )
+        finally:
+            slots.release()
+        timings["own_fitting_s"] = time.perf_counter() - t_fit
+        for fut in futures:
+            split_name, group, res, seconds = fut.result()
+            out["splits"][split_name].setdefault("dynasigml_protocol", {}).update(res)
+            timings[f"{split_name}_dynasigml_oracle_{'+'.join(group)}_s"] = seconds
+    oracle_dir.cleanup()
+    timings["fitting_wall_s"] = time.perf_counter() - t_fit
     timings["total_s"] = time.perf_counter() - t_start
     out["timings"] = {k: round(v, 1) for k, v in timings.items()}
     print(json.dumps(out, default=float))
     return 0
+
+
+def _validation(split_name: str, n_train: int) -> str:
+    """Hard split: CV grouped by mutated position (its test positions are never mutated in training)."""
+    if split_name == "hard":
+        return "cv-positions:5"
+    return "cv:5" if n_train < 2000 else "split:0.2"
+
+
+def _fit_split(name: str, sp, data, seq_data, specs, validation: str, seed: int, timings: dict) -> dict:
+    """Our models on one split, selected on ``validation`` inside the training set only."""
+    from components.dynasig_ml import fit_model, parse_model_spec
+
+    res: dict = {"n_train": int(sp.train.size), "n_test": int(sp.test.size), "validation": validation}
+    models: dict = {}
+    t0 = time.perf_counter()
+    for spec in specs:
+        r = fit_model(data, sp, spec, predictors="both", validation=validation, seed=seed)
+        models[f"{spec.name}+energy"] = _summ(r)
+    for preds, label in (("signatures", "lasso_signatures_only"), ("features", "lasso_energy_only")):
+        r = fit_model(data, sp, parse_model_spec("lasso"), predictors=preds, validation=validation, seed=seed)
+        models[label] = _summ(r)
+    timings[f"{name}_signature_models_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for spec in ("lasso", "hgb"):
+        r = fit_model(
+            seq_data, sp, parse_model_spec(spec), predictors="features", validation=validation, seed=seed
+        )
+        models[f"sequence_{spec}"] = _summ(r)
+    timings[f"{name}_sequence_baseline_s"] = time.perf_counter() - t0
+    res["models"] = models
+    sig_models = {k: v for k, v in models.items() if k.endswith("+energy") or k == "lasso_signatures_only"}
+    best = max(sig_models, key=lambda k: sig_models[k]["val_r2"])  # chosen on validation
+    res["best_signature_model"] = {"name": best, **sig_models[best]}
+    base = max(("sequence_lasso", "sequence_hgb"), key=lambda k: models[k]["val_r2"])
+    res["best_sequence_baseline"] = {"name": base, **models[base]}
+    return res
 
 
 def _summ(r) -> dict:
