@@ -21,7 +21,13 @@ Beas2B auxiliary output 0.4958 against 0.4806 for neither. ``--ensemble N`` aver
 
 Full run (session 3, one thread, machine shared): val r per member 0.6009 / 0.5997 / 0.5935,
 ensemble of 3: val r 0.6162, test r 0.6231 against 0.5637 for the ridge (+0.059; target met);
-2 members: test r 0.6189 (+0.055); 505 s per member, 96 s for the ridge.
+2 members: test r 0.6189 (+0.055); ~550 s per member (1,658 s for 3), 96 s for the ridge.
+Caveat found AFTER that run (validation only, full training set, ``--screen 30000 --no-aux
+--params '{"shift": 0}'``): the plain model (no shift, no auxiliary output, seed 0) reached val r
+0.6171, above each shift + aux member (0.594-0.601) and level with their 3-ensemble (0.6162): the
+gains of the 6,000-sequence screen did not carry over to the full set. By validation, a plain
+3-ensemble (``--no-aux --params '{"shift": 0}'``) is the configuration to measure next; it has
+not been run on the test split.
 
 The ridge baseline (6-mer counts, unpenalised intercept) is fitted on train + validation with
 its alpha (13 values, 1e-2 .. 1e4) chosen by exact leave-one-out error on them: ``RidgeCV``'s
