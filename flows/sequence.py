@@ -75,13 +75,18 @@ def load_step(
     task_: str,
     alphabet: str,
     seed: int,
+    missing_targets: str = "error",
 ) -> dict[str, Any]:
     from components.common.errors import InputError
     from components.seqmodels.data import load_data, split_data
 
-    full, alph = load_data(data, targets=target, task=task_, alphabet=alphabet)
+    full, alph = load_data(
+        data, targets=target, task=task_, alphabet=alphabet, missing_targets=missing_targets
+    )
     if test:
-        test_data, _ = load_data(test, targets=target, task=full.task, alphabet=alph)
+        test_data, _ = load_data(
+            test, targets=target, task=full.task, alphabet=alph, missing_targets=missing_targets
+        )
         if test_data.output_names != full.output_names:
             raise InputError(
                 f"test labels {test_data.output_names} do not match training labels {full.output_names}"
@@ -173,8 +178,21 @@ def _step(name: str) -> Callable[..., Any]:
 
 
 def _log_history(history: Sequence[dict[str, float]]) -> None:
+    """Per-epoch curves; an ensemble member's rows (key ``member``) get the suffix ``_m<k>``."""
     for row in history:
-        tracking.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=int(row["epoch"]))
+        sfx = f"_m{int(row['member'])}" if "member" in row else ""
+        tracking.log_metrics(
+            {f"{k}{sfx}": v for k, v in row.items() if k not in ("epoch", "member")}, step=int(row["epoch"])
+        )
+
+
+def _member_metrics(extra: dict[str, Any]) -> dict[str, float]:
+    """An ensemble's per-member validation figures as metrics ``member_val_<metric>_m<k>``."""
+    out: dict[str, float] = {}
+    for key, values in extra.items():
+        if key.startswith("member_val_") and isinstance(values, list):
+            out.update({f"{key}_m{k}": float(v) for k, v in enumerate(values)})
+    return out
 
 
 def _log_model(bundle: Any, example: list[str], out_dir: Path) -> Any:
@@ -230,8 +248,16 @@ def run_sequence(
     motif_sequences: int = 500,
     motif_db: str | None = None,
     motif_params: dict[str, Any] | None = None,
+    ensemble: int = 1,
+    missing_targets: str = "error",
 ) -> dict[str, Any]:
     """Train (and optionally tune) a sequence model; log everything under one parent run.
+
+    ``ensemble`` N > 1 makes the FINAL model a seed ensemble of N (members with seeds
+    ``seed .. seed + N - 1``, probabilities / outputs averaged; Optuna trials stay single
+    models; an ``ensemble`` inside ``params`` is used when ``ensemble`` is 1).
+    ``missing_targets="mask"``: NaN regression targets are masked out of loss and metrics
+    instead of being an error.
 
     With ``motifs=True`` the final model is interpreted by the motif stage
     (:func:`flows.motifs.interpret_task`) on at most ``motif_sequences`` test sequences (seeded
@@ -261,6 +287,7 @@ def run_sequence(
         "alphabet": alphabet,
         "length": length,
         "policy": policy,
+        "missing_targets": missing_targets,
     }
     work = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="dynamotif-sequence-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -272,7 +299,9 @@ def run_sequence(
         dataset_hash=file_sha256(*existing) if existing else None,
     ) as parent:
         summary["run_id"] = parent.info.run_id
-        splits = _step("load")(list(data), list(test or []), list(target), task_type, alphabet, seed)
+        splits = _step("load")(
+            list(data), list(test or []), list(target), task_type, alphabet, seed, missing_targets
+        )
         tr, va, te = splits["train"], splits["val"], splits["test"]
         tracking.log_params(
             {
@@ -296,6 +325,8 @@ def run_sequence(
             )
         L = input_length([tr, va], length)
         base = dict(params or {})
+        n_members = int(base.pop("ensemble", 1)) if ensemble == 1 else int(ensemble)
+        tracking.log_params({"ensemble": n_members})
         if epochs:
             base["max_epochs"] = epochs
         best_params = dict(base)
@@ -323,7 +354,7 @@ def run_sequence(
         res = _step("train")(
             splits,
             arch,
-            best_params,
+            {**best_params, "ensemble": n_members} if n_members > 1 else best_params,
             length=L,
             policy=policy,
             uses_structure=fold,
@@ -343,6 +374,7 @@ def run_sequence(
                 "train_seconds": result.seconds,
                 "epochs_run": result.epochs_run,
                 "best_epoch": result.best_epoch,
+                **_member_metrics(bundle.extra),
             }
         )
         for fname, fig in evaluation_figures(
@@ -519,6 +551,8 @@ def sequence_flow(
     motif_sequences: int = 500,
     motif_db: str | None = None,
     motif_params: dict[str, Any] | None = None,
+    ensemble: int = 1,
+    missing_targets: str = "error",
 ) -> dict[str, Any]:
     """Prefect flow around :func:`run_sequence` (same parameters)."""
     return run_sequence(
@@ -549,6 +583,8 @@ def sequence_flow(
         motif_sequences=motif_sequences,
         motif_db=motif_db,
         motif_params=motif_params,
+        ensemble=ensemble,
+        missing_targets=missing_targets,
     )
 
 

@@ -9,6 +9,8 @@ Outputs (fixed names, under ``out_dir``): ``motifs.meme`` (kernel sequence motif
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import time
 import warnings
 from collections.abc import Sequence
@@ -28,6 +30,8 @@ from components.motifs.meme import Motif, trim_motif, write_meme
 from components.motifs.plots import plot_class_enrichment, plot_cooccurrence, plot_kernel_logo, plot_positions
 from components.motifs.report import write_report
 from components.motifs.tomtom import default_db_for, load_motif_db, run_tomtom
+
+log = logging.getLogger(__name__)
 
 __all__ = ["interpret_model", "check_sequence_model", "check_alphabet", "DEFAULTS"]
 
@@ -199,6 +203,14 @@ def interpret_model(
     check_alphabet(bundle, sequences)
     timings: dict[str, float] = {}
     notes: list[str] = []
+    members = getattr(bundle.net, "members", None)
+    if members is not None:
+        # a seed ensemble: kernels, activations, predictions and attributions of its FIRST member
+        seeds = bundle.extra.get("member_seeds") or ["?"]
+        bundle = dataclasses.replace(bundle, net=members[0], params={**bundle.params, "ensemble": 1})
+        msg = f"Ensemble of {len(members)} models: the first member (seed {seeds[0]}) is interpreted."
+        log.info(msg)
+        notes.append(msg)
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     # load the motif database first: a bad file fails before any work is done

@@ -37,6 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", default=None, help="JSON object of network/training parameters")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--ensemble",
+        type=int,
+        default=1,
+        metavar="N",
+        help="seed ensemble of N models (seeds seed..seed+N-1, predictions averaged; default 1)",
+    )
     p.add_argument("--cache-dir", default="default")
     p.add_argument("--out-dir", required=True, type=Path)
     add_common_flags(p)
@@ -59,6 +66,10 @@ def _body(args: argparse.Namespace) -> int:
         raise InputError(f"--params is not valid JSON: {exc.msg}") from exc
     if args.epochs:
         params["max_epochs"] = args.epochs
+    if args.ensemble < 1:
+        raise InputError(f"--ensemble must be >= 1, got {args.ensemble}")
+    if args.ensemble > 1:
+        params["ensemble"] = args.ensemble
     data, alph = load_data(
         args.data,
         targets=args.target,

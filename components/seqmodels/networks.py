@@ -8,6 +8,9 @@ touching padding gives zero activation, and pooled features ignore padded positi
 - :class:`CNN`: pysster-style conv/pool stacks + dense layers (Budach & Marsico 2018,
   Bioinformatics 34:3035). ``CNN_PYSSTER_DEFAULTS`` are pysster's defaults.
 - :class:`CNNGRU`: Saluki-style conv tower + GRU (Agarwal & Kelley 2022, Genome Biol 23:245).
+- :class:`Ensemble`: ``ensemble`` N > 1 (a network param) -> N members of one architecture,
+  averaged (a seed ensemble: :func:`components.seqmodels.pipeline.train_model` trains member
+  ``k`` with seed ``seed + k``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from torch import nn
 __all__ = [
     "CNN",
     "CNNGRU",
+    "Ensemble",
+    "ensemble_size",
     "build_network",
     "input_mask",
     "valid_conv_mask",
@@ -239,10 +244,50 @@ def _per_layer(value: Any, n: Any) -> list[int]:
     return [int(value)] * n
 
 
+class Ensemble(nn.Module):
+    """N member networks of one architecture; ``forward`` is the MEAN of the members' raw
+    outputs (logits for classification, standardised values for regression).
+
+    Predictions go through :func:`components.seqmodels.training.predict_outputs`, which averages
+    the members' PROBABILITIES for classification (not the logits) and their outputs for
+    regression (there the same as ``forward``). ``first_conv`` is the first member's first conv
+    (the motif stage interprets the first member).
+    """
+
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError(f"an ensemble needs at least 2 members, got {len(members)}")
+        self.members = nn.ModuleList(members)
+
+    @property
+    def first_conv(self) -> nn.Conv1d:
+        conv = self.members[0].first_conv
+        assert isinstance(conv, nn.Conv1d)
+        return conv
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.stack([m(x, mask) for m in self.members]).mean(0)
+
+
+def ensemble_size(params: dict[str, Any]) -> int:
+    """The ``ensemble`` network param (default 1), checked."""
+    n = params.get("ensemble", 1)
+    if isinstance(n, bool) or not isinstance(n, int | float) or int(n) != n or int(n) < 1:
+        raise ValueError(f"ensemble must be an integer >= 1, got {n!r}")
+    return int(n)
+
+
 def build_network(
     arch: str, in_channels: int, length: int, n_outputs: int, params: dict[str, Any]
 ) -> nn.Module:
-    """``arch`` in :data:`ARCHS` -> network. Unknown keys in ``params`` are ignored."""
+    """``arch`` in :data:`ARCHS` -> network; ``params["ensemble"]`` N > 1 -> an :class:`Ensemble`
+    of N such networks. Unknown keys in ``params`` are ignored."""
+    n = ensemble_size(params)
+    if n > 1:
+        return Ensemble(
+            [build_network(arch, in_channels, length, n_outputs, {**params, "ensemble": 1}) for _ in range(n)]
+        )
     if arch == "cnn":
         keys = CNN_DEFAULTS.keys()
         return CNN(in_channels, length, n_outputs, **{k: v for k, v in params.items() if k in keys})

@@ -12,6 +12,7 @@ from typing import Any
 
 import lightning as L
 import numpy as np
+from torch import nn
 
 from components.common.errors import InputError
 from components.seqmodels.alphabet import Alphabet, LengthPolicy
@@ -23,8 +24,17 @@ from components.seqmodels.bundle import (
     structure_contexts,
 )
 from components.seqmodels.data import SequenceData
+from components.seqmodels.networks import build_network, ensemble_size
 from components.seqmodels.structure import FoldOptions
-from components.seqmodels.training import TRAIN_DEFAULTS, FitResult, compute_metrics, fit
+from components.seqmodels.training import (
+    TRAIN_DEFAULTS,
+    EncodedSet,
+    FitResult,
+    compute_metrics,
+    fit,
+    predict_outputs,
+    primary_metric,
+)
 
 __all__ = ["prepare_structures", "train_model", "evaluate", "input_length", "split_params"]
 
@@ -88,8 +98,19 @@ def train_model(
     progress: bool = False,
     history_sink: list[dict[str, float]] | None = None,
 ) -> tuple[SequenceModel, FitResult]:
-    """Build and train one configuration; returns the bundle (best val weights) and the fit record."""
+    """Build and train one configuration; returns the bundle (best val weights) and the fit record.
+
+    ``params["ensemble"]`` N > 1 trains a seed ensemble: member ``k`` is initialised and trained
+    with seed ``seed + k`` (exactly the single model ``train_model(..., seed=seed + k)`` would
+    be), each with its own early stopping and best-validation weights. The returned
+    :class:`FitResult` is the ensemble's: ``seconds`` summed, ``history`` the members' rows
+    (key ``member``), ``best_val_loss`` the members' mean, ``epochs_run`` their total,
+    ``best_epoch`` the first member's, ``members`` the per-member fits; ``bundle.extra`` keeps
+    per member ``best_epoch``, ``epochs_run``, ``member_val_loss`` and ``member_val_<metric>``,
+    and the ensemble's ``val_<metric>`` (ROC-AUC or Pearson r on the validation set).
+    """
     net_params, tr = split_params(params or {})
+    n_members = ensemble_size(net_params)
     L.seed_everything(seed, verbose=False)
     bundle = make_bundle(
         arch,
@@ -105,12 +126,7 @@ def train_model(
         raise ValueError("uses_structure=True needs contexts on train/val (call prepare_structures)")
     enc_tr = encode_data(bundle, train, train.contexts if uses_structure else None)
     enc_va = encode_data(bundle, val, val.contexts if uses_structure else None)
-    result = fit(
-        bundle.net,
-        bundle.task,
-        enc_tr,
-        enc_va,
-        seed=seed,
+    fit_kw: dict[str, Any] = dict(
         accelerator=accelerator,
         callbacks=callbacks,
         progress=progress,
@@ -125,8 +141,62 @@ def train_model(
         shift_mode=str(tr["shift_mode"]),
     )
     bundle.params = {**net_params, **{k: tr[k] for k in tr}}
-    bundle.extra.update(best_epoch=result.best_epoch, epochs_run=result.epochs_run)
-    return bundle, result
+    if n_members == 1:
+        result = fit(bundle.net, bundle.task, enc_tr, enc_va, seed=seed, **fit_kw)
+        bundle.extra.update(best_epoch=result.best_epoch, epochs_run=result.epochs_run)
+        return bundle, result
+    return bundle, _fit_ensemble(bundle, net_params, enc_tr, enc_va, seed, fit_kw)
+
+
+def _fit_ensemble(
+    bundle: SequenceModel,
+    net_params: dict[str, Any],
+    enc_tr: EncodedSet,
+    enc_va: EncodedSet,
+    seed: int,
+    fit_kw: dict[str, Any],
+) -> FitResult:
+    """Train ``bundle.net``'s members in turn (member ``k``: seed ``seed + k``)."""
+    members = bundle.net.members
+    assert isinstance(members, nn.ModuleList)
+    single = {**net_params, "ensemble": 1}
+    fits: list[FitResult] = []
+    for k in range(len(members)):
+        # re-initialised under its own seed: member k == the single model of seed + k
+        L.seed_everything(seed + k, verbose=False)
+        net = build_network(bundle.arch, bundle.alphabet.n_channels, bundle.length, bundle.n_outputs, single)
+        members[k] = net
+        res = fit(net, bundle.task, enc_tr, enc_va, seed=seed + k, **fit_kw)
+        for row in res.history:
+            row["member"] = k
+        fits.append(res)
+    metric = primary_metric(bundle.task)
+    y_va = enc_va.y.numpy()
+
+    def val_score(net: nn.Module) -> float:
+        pred = predict_outputs(net, bundle.task, enc_va.X, enc_va.mask)
+        return compute_metrics(bundle.task, y_va, pred)[metric]
+
+    bundle.extra.update(
+        ensemble=len(fits),
+        member_seeds=[seed + k for k in range(len(fits))],
+        best_epoch=[f.best_epoch for f in fits],
+        epochs_run=[f.epochs_run for f in fits],
+        member_val_loss=[f.best_val_loss for f in fits],
+        **{
+            f"member_val_{metric}": [val_score(net) for net in members],
+            f"val_{metric}": val_score(bundle.net),
+        },
+    )
+    return FitResult(
+        bundle.net,
+        [row for f in fits for row in f.history],
+        fits[0].best_epoch,
+        float(np.mean([f.best_val_loss for f in fits])),
+        sum(f.epochs_run for f in fits),
+        sum(f.seconds for f in fits),
+        fits,
+    )
 
 
 def evaluate(bundle: SequenceModel, data: SequenceData) -> tuple[dict[str, float], np.ndarray]:

@@ -55,11 +55,15 @@ def scatter_figure(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str])
 
 
 def curves_figure(history: Sequence[dict[str, float]]) -> Figure:
-    """Training and validation loss per epoch."""
+    """Training and validation loss per epoch (one pair of curves per ensemble member)."""
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    epochs = [h["epoch"] for h in history]
-    for key in ("train_loss", "val_loss"):
-        ax.plot(epochs, [h.get(key, np.nan) for h in history], marker="o", label=key)
+    members = sorted({int(h.get("member", 0)) for h in history})
+    for m in members:
+        rows = [h for h in history if int(h.get("member", 0)) == m]
+        epochs = [h["epoch"] for h in rows]
+        for key in ("train_loss", "val_loss"):
+            label = key if len(members) == 1 else f"{key} m{m}"
+            ax.plot(epochs, [h.get(key, np.nan) for h in rows], marker="o", label=label)
     ax.set(xlabel="epoch", ylabel="loss")
     ax.legend()
     fig.tight_layout()

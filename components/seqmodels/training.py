@@ -69,6 +69,8 @@ class FitResult:
     best_val_loss: float = float("inf")
     epochs_run: int = 0
     seconds: float = 0.0
+    #: an ensemble's per-member fits (``net`` is then the ensemble, ``seconds`` their sum)
+    members: list[FitResult] = field(default_factory=list)
 
 
 def loss_fn(task: str, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -377,14 +379,19 @@ def fit(
 def predict_outputs(
     net: nn.Module, task: str, X: torch.Tensor, mask: torch.Tensor | None = None, batch_size: int = 1024
 ) -> np.ndarray:
-    """Probabilities (classification) or raw regression outputs, (n, n_outputs) float32."""
+    """Probabilities (classification) or raw regression outputs, (n, n_outputs) float32.
+
+    An ensemble (a net with ``members``) gives the mean of its members' probabilities
+    (classification) or outputs (regression)."""
     net.eval()
     device = next(net.parameters()).device
+    members = list(getattr(net, "members", None) or [net])
     outs = []
     for i in range(0, len(X), batch_size):
         xb = X[i : i + batch_size].to(device)
         mb = None if mask is None else mask[i : i + batch_size].to(device)
-        outs.append(activate(task, net(xb, mb)).float().cpu())
+        probs = [activate(task, m(xb, mb)).float() for m in members]
+        outs.append((probs[0] if len(probs) == 1 else torch.stack(probs).mean(0)).cpu())
     if not outs:
         return np.zeros((0, 0), dtype=np.float32)
     return torch.cat(outs).numpy()

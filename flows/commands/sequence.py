@@ -69,6 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--trials", type=int, default=0, help="Optuna trials (0: train the defaults once)")
     p.add_argument(
+        "--ensemble",
+        type=int,
+        default=1,
+        metavar="N",
+        help="final model: a seed ensemble of N models (seeds seed..seed+N-1, predictions averaged; "
+        "Optuna trials stay single models; default 1)",
+    )
+    p.add_argument(
+        "--missing-targets",
+        default="error",
+        choices=["error", "mask"],
+        help="regression tables: NaN targets are an error (default) or masked out of loss and metrics",
+    )
+    p.add_argument(
         "--name", default=None, help="register under this name; alias champion when it beats the current"
     )
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs (early stopping on validation)")
@@ -138,6 +152,8 @@ def register(app: typer.Typer) -> None:
             params = json.loads(args.params) if args.params else None
         except json.JSONDecodeError as exc:
             raise InputError(f"--params is not valid JSON: {exc.msg}") from None
+        if args.ensemble < 1:
+            raise InputError(f"--ensemble must be >= 1, got {args.ensemble}")
         from flows.sequence import sequence_flow  # imports prefect, which configures its loggers
 
         if os.environ.get("DYNAMOTIF_VERBOSE") != "1":
@@ -170,6 +186,8 @@ def register(app: typer.Typer) -> None:
             motifs=args.motifs,
             motif_sequences=args.motif_sequences,
             motif_db=args.motif_db,
+            ensemble=args.ensemble,
+            missing_targets=args.missing_targets,
         )
         brief = {
             k: summary.get(k)
