@@ -423,7 +423,7 @@ def preflight(
 
     from components.common.errors import DynamotifWarning
     from components.dynasig_ml import build_dataset, load_signatures, make_split, parse_model_spec
-    from components.dynasig_ml.splits import parse_validation
+    from components.dynasig_ml.splits import parse_validation, validation_folds
 
     structure, variants_path = Path(structure), Path(variants)
     if not structure.exists():
@@ -448,7 +448,10 @@ def preflight(
         from components.encom.structure import read_structure
 
         _validate_variants(read_structure(structure), table[variant_column].tolist(), variants_path)
-    make_split(split, data, seed=seed)
+    sp = make_split(split, data, seed=seed)
+    validation_folds(
+        sp.train, validation, seed=seed, ids=data.ids
+    )  # e.g. cv-positions:K with too few positions
 
 
 def run_dynasig(

@@ -36,7 +36,9 @@ def register(app: typer.Typer) -> None:
             None, "--signatures", help="Precomputed signatures (NPZ or long/wide table)."
         ),
         validation: str = typer.Option(
-            "split:0.2", "--validation", help="Selection inside training data: split:0.2 or cv:5."
+            "split:0.2",
+            "--validation",
+            help="Selection inside training data: split:0.2, cv:5, or cv-positions:5 (folds grouped by mutated position, for tests at unseen positions).",
         ),
         seed: int = typer.Option(0, "--seed"),
         name: str = typer.Option("dynasig", "--name", help="Registered model name."),

@@ -211,6 +211,7 @@ def small_inputs(tmp_path_factory) -> dict[str, Path]:
         ("ok.csv", ["--split", "n_mut:9"], "leaves the test set empty"),
         ("unknown.csv", ["--no-signatures"], "A13C"),
         ("missing.csv", [], "file does not exist"),
+        ("ok.csv", ["--split", "random:0.3", "--validation", "cv-positions:500"], "need >= 500"),
     ],
 )
 def test_bad_input_one_line_exit_2(
