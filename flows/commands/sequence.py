@@ -29,6 +29,7 @@ outputs:
 examples:
   dynamotif sequence --data PUM2=pum2.pos.fa.gz background=pum2.neg.fa.gz --fold --trials 10 --name pum2
   dynamotif sequence --data utr.csv --target stability --task regression --arch cnn_gru --no-motifs
+  dynamotif sequence --data utr.csv --target jurkat beas2b --missing-targets mask --ensemble 3
   dynamotif predict --model models:/pum2@champion --input seqs.csv --out preds.csv
 """
 
