@@ -4,30 +4,26 @@
 Model: the component's CNN+GRU defaults (``CNN_GRU_DEFAULTS``: Conv1d x 9 + ReLU, MaxPool 3,
 2 x [Conv1d x 5, BatchNorm, ReLU, dropout 0.2, MaxPool 2], bidirectional GRU 64, dense 64) with
 128 instead of 64 kernels per conv layer, AdamW lr 2e-3 / weight decay 1e-2, one-cycle schedule
-over 10 epochs, batch 128, standardised targets, best validation-loss weights restored, and
-(session 3) two training-only additions of the component:
-
-- random shifts of each training batch by -3..+3 nt (``shift=3``, zero-filled = masked);
-- multi-task (``--aux``, default): ``stability_beas2b`` as a second output, NaN where not
-  measured (masked out of the loss: the component's masked multi-target regression); the split
-  stays the ``stability_jurkat`` one and only the Jurkat head is scored (val and test).
+over 10 epochs, batch 128, standardised targets, best validation-loss weights restored; a seed
+ensemble of 3 (the component's ``ensemble`` idea: member k trained with seed k, predictions
+averaged; fixed before the full runs, not chosen on their test figures).
 
 All choices were made on the VALIDATION split only (seed 0, one core). 128 kernels: val Pearson
 r 0.6146 against 0.6082 for 64 kernels (2.2x the CPU time); 20 epochs instead of 10 gave 0.6088
 (64 kernels); on a 6,000-sequence training subset (``--screen 6000``, 128 kernels) lr 5e-3,
-MaxPool 2, dropout 0.1 and GRU 128 moved val r by <= 0.01, whereas shift 3 gave 0.5058 and the
-Beas2B auxiliary output 0.4958 against 0.4806 for neither. ``--ensemble N`` averages N seeds
-(default 3: fixed before the full run, not chosen on its test figures).
+MaxPool 2, dropout 0.1 and GRU 128 moved val r by <= 0.01.
 
-Full run (session 3, one thread, machine shared): val r per member 0.6009 / 0.5997 / 0.5935,
-ensemble of 3: val r 0.6162, test r 0.6231 against 0.5637 for the ridge (+0.059; target met);
-2 members: test r 0.6189 (+0.055); ~550 s per member (1,658 s for 3), 96 s for the ridge.
-Caveat found AFTER that run (validation only, full training set, ``--screen 30000 --no-aux
---params '{"shift": 0}'``): the plain model (no shift, no auxiliary output, seed 0) reached val r
-0.6171, above each shift + aux member (0.594-0.601) and level with their 3-ensemble (0.6162): the
-gains of the 6,000-sequence screen did not carry over to the full set. By validation, a plain
-3-ensemble (``--no-aux --params '{"shift": 0}'``) is the configuration to measure next; it has
-not been run on the test split.
+Two training-only options stay available but are OFF by default, because on the full training set
+validation rejected them: random shifts of each training batch by -3..+3 nt (``--params
+'{"shift": 3}'``) and ``--aux`` (``stability_beas2b`` as a second, masked output; only the Jurkat
+head is scored). On the 6,000-sequence screen they had helped (val r 0.5058 / 0.4958 against
+0.4806), but full-data runs (session 3, one thread, machine shared) say otherwise:
+
+- shift 3 + aux, 3 seeds: member val r 0.6009 / 0.5997 / 0.5935, ensemble val r 0.6162,
+  test r 0.6231 (+0.059 over the ridge);
+- plain (the default), 3 seeds: member val r 0.6146 / 0.6168 / 0.6079, ensemble val r 0.6319,
+  test r **0.6411** against **0.5637** for the ridge (**+0.077**; 2 members: 0.6368), 1,420 s
+  for the 3 members, 347 s for the ridge (both under load).
 
 The ridge baseline (6-mer counts, unpenalised intercept) is fitted on train + validation with
 its alpha (13 values, 1e-2 .. 1e4) chosen by exact leave-one-out error on them: ``RidgeCV``'s
@@ -35,7 +31,7 @@ result, computed by :func:`ridge_loo` (checked against ``RidgeCV`` on 5,500 sequ
 alpha, predictions within 1e-7; 20 s against 91 s there, minutes against 25 min on all data).
 
 Usage: python benchmarks/utr3_stability.py [--quick] [--data FILE] [--params JSON] [--threads N]
-    [--ensemble N] [--seed S] [--no-aux] [--screen N] [--partial FILE]
+    [--ensemble N] [--seed S] [--aux] [--screen N] [--partial FILE]
 ``--quick``: 2,000 sequences, 3 epochs (an end-to-end check, not an accuracy figure).
 ``--screen N``: model selection on N training sequences: no ridge, no test metrics.
 Prints ONE JSON line.
@@ -136,7 +132,7 @@ def main() -> None:
     ap.add_argument(
         "--aux",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=False,
         help="multi-task: stability_beas2b as a second, masked output (NaN where not measured); "
         "only the Jurkat head is scored",
     )
@@ -197,7 +193,7 @@ def main() -> None:
         "scheduler": "onecycle",
         "max_epochs": 3 if args.quick else 10,
         "patience": 10,
-        "shift": 3,
+        "shift": 0,
         **json.loads(args.params),
     }
     t0 = time.perf_counter()
