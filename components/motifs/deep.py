@@ -73,6 +73,8 @@ DEEP_DEFAULTS: dict[str, Any] = {
     "min_pair_sequences": 12,
     "max_pair_sequences": 150,
     "n_shuffles": 2,
+    # random letters (CombMotif): a dinucleotide shuffle of a short site often re-creates it shifted by one
+    "scramble": "random",
     "alpha": 0.05,
     "min_relative": 0.1,
     "optimize": True,
@@ -317,7 +319,7 @@ def interpret_layer(
         else tomtom_table
     )
     names = {str(r.query): str(r.target_name or r.target) for r in best.itertuples()}
-    best_q = {str(r.query): float(r.q_value) for r in best.itertuples()}
+    best_q = dict(zip(best["query"].astype(str), best["q_value"].astype(float), strict=True))
 
     segment_table = pd.DataFrame(
         [
@@ -345,8 +347,8 @@ def interpret_layer(
         [grammar_table(f"{name}_n{k}", seg_by_neuron[k], names) for k in chosen], ignore_index=True
     )
     summary = (
-        grammar.groupby(["neuron", "name_a", "name_b", "distance"], as_index=False)["count"]
-        .sum()
+        grammar.groupby(["neuron", "name_a", "name_b", "distance"], as_index=False)
+        .agg(count=("count", "sum"))
         .sort_values(["neuron", "count"], ascending=[True, False])
         if len(grammar)
         else pd.DataFrame(columns=["neuron", "name_a", "name_b", "distance", "count"])
@@ -371,8 +373,8 @@ def interpret_layer(
     pairs: list[tuple[str, str, str, int, int, int, int]] = []
     for k in chosen:
         rows_k = grammar[grammar["neuron"] == f"{name}_n{k}"].sort_values("count", ascending=False)
-        for r in rows_k.head(int(p["max_pairs"])).itertuples():
-            ma, mb = seg_index[str(r.motif_a)], seg_index[str(r.motif_b)]
+        for r in rows_k.head(int(p["max_pairs"])).to_dict("records"):
+            ma, mb = seg_index[str(r["motif_a"])], seg_index[str(r["motif_b"])]
             idx, sa, sb = _pair_sites(sequences, bundle, acts[:, k, :], conv, ma, mb, p)
             if len(idx) < int(p["min_pair_sequences"]):
                 continue
@@ -384,14 +386,19 @@ def interpret_layer(
                 )
                 idx, sa, sb = [idx[i] for i in pick], [sa[i] for i in pick], [sb[i] for i in pick]
             part = scrambled_batch(
-                [sequences[i] for i in idx], sa, sb, n_shuffles=int(p["n_shuffles"]), seed=int(p["seed"]) + k
+                [sequences[i] for i in idx],
+                sa,
+                sb,
+                n_shuffles=int(p["n_shuffles"]),
+                method=str(p["scramble"]),
+                seed=int(p["seed"]) + k,
             )
             pairs.append(
                 (
                     f"{name}_n{k}",
-                    str(r.motif_a),
-                    str(r.motif_b),
-                    int(r.distance),
+                    str(r["motif_a"]),
+                    str(r["motif_b"]),
+                    int(r["distance"]),
                     len(idx),
                     len(batch),
                     len(part),
@@ -400,7 +407,7 @@ def interpret_layer(
             batch += part
     pred = np.asarray(predict(bundle, batch), dtype=float) if batch else np.zeros((0, 1))
     results = []
-    for neuron_name, ma_id, mb_id, dist, m, start, size in pairs:
+    for _neuron, ma_id, mb_id, _dist, m, start, size in pairs:
         res = score_interaction(
             pred[start : start + size], m, n_shuffles=int(p["n_shuffles"]), output=int(p["output"])
         )
@@ -422,7 +429,7 @@ def interpret_layer(
         for j, k in enumerate(chosen):
             w = top_windows(X, acts, conv, k, n_windows=2).windows
             init[j, : len(w)] = w
-        jobs = [
+        jobs: list[tuple[list[Node], int, np.ndarray]] = [
             ([Node("conv", conv.index, k) for k in chosen], conv.receptive_field, init),
             (
                 [Node("output", 0, j) for j in range(bundle.n_outputs)],
@@ -430,7 +437,7 @@ def interpret_layer(
                 np.stack([X[np.argsort(-preds[:, j], kind="stable")[:2]] for j in range(bundle.n_outputs)]),
             ),
         ]
-        for nodes, length, start in jobs:
+        for nodes, length, starts in jobs:
             pwms, values = optimize_nodes(
                 net,
                 nodes,
@@ -438,7 +445,7 @@ def interpret_layer(
                 length,
                 steps=int(p["optimize_steps"]),
                 restarts=int(p["optimize_restarts"]),
-                init=start,
+                init=starts,
                 seed=int(p["seed"]),
             )
             for nd, pwm, v in zip(nodes, pwms, values, strict=True):

@@ -55,8 +55,8 @@ def write_layer_report(
     order = neurons
     if len(neurons):
         order = neurons.sort_values(["n_matched_segments", "max_activation"], ascending=False)
-    for r in order.itertuples():
-        nm = str(r.name)
+    for r in order.to_dict("records"):
+        nm = str(r["name"])
         segs = segments[segments["neuron"] == nm] if len(segments) else segments
         seg_html = "<br>".join(
             f"{html.escape(str(s.consensus))} ({s.start}-{s.end})"
@@ -68,12 +68,12 @@ def write_layer_report(
             f"{html.escape(str(g.name_a))} &rarr; {html.escape(str(g.name_b))} gap {g.distance} (n={g.count})"
             for g in gram.head(6).itertuples()
         )
-        logos = "".join(_img(p) for p in images.get(int(r.neuron), []))
-        opt = optimized.get(f"{nm.rsplit('_n', 1)[0]}:{r.neuron}", "")
+        logos = "".join(_img(p) for p in images.get(int(r["neuron"]), []))
+        opt = optimized.get(f"{nm.rsplit('_n', 1)[0]}:{r['neuron']}", "")
         parts.append(
-            f"<tr><td>{html.escape(nm)}<br><span class=small>max act. {r.max_activation:.3g}<br>"
-            f"{html.escape(str(getattr(r, 'contribution', '')))} (d={getattr(r, 'cohens_d', float('nan')):.2g})<br>"
-            f"{r.n_leaves} leaves, {r.n_segments} segments</span></td>"
+            f"<tr><td>{html.escape(nm)}<br><span class=small>max act. {r['max_activation']:.3g}<br>"
+            f"{html.escape(str(r.get('contribution', '')))} (d={r.get('cohens_d', float('nan')):.2g})<br>"
+            f"{r['n_leaves']} leaves, {r['n_segments']} segments</span></td>"
             f"<td>{logos}</td><td class=small>{seg_html}</td><td class=small>{gram_html}</td><td>{_img(opt)}</td></tr>"
         )
     parts.append("</table>")

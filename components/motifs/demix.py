@@ -95,7 +95,7 @@ def load_criterion(spec: str | Path | dict | None = None) -> dict[str, Any]:
             raise InputError(f"{where} must be a positive integer, got {value!r}", file=file)
         return int(value)
 
-    out = {
+    out: dict[str, Any] = {
         "default": count(raw.get("default", DEFAULT_CRITERION["default"]), "default"),
         "min_cluster_size": count(
             raw.get("min_cluster_size", DEFAULT_CRITERION["min_cluster_size"]), "min_cluster_size"

@@ -13,6 +13,7 @@ that such inputs need not be biologically plausible; read them next to the sampl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -39,20 +40,19 @@ class Node:
 
 def _dense_modules(net: nn.Module) -> list[nn.Module]:
     """The post-ReLU module of every dense layer (its output is the dense unit's value)."""
-    seq = net.head if isinstance(net, CNNGRU) else getattr(net, "dense", nn.Sequential())
+    seq: Any = net.head if isinstance(net, CNNGRU) else getattr(net, "dense", nn.Sequential())
     return [m for m in seq if isinstance(m, nn.ReLU)]
 
 
 def _width(net: nn.Module, kind: str, layer: int) -> int:
     if kind == "conv":
         return conv_layers(net)[layer - 1].channels
+    seq: Any = net.head if isinstance(net, CNNGRU) else getattr(net, "dense", nn.Sequential())
     if kind == "dense":
-        linears = [
-            m for m in (net.head if isinstance(net, CNNGRU) else net.dense) if isinstance(m, nn.Linear)
-        ]  # type: ignore[union-attr]
-        return int(linears[layer - 1].out_features)  # type: ignore[arg-type]
-    head = net.head if isinstance(net, CNNGRU) else net.head  # type: ignore[union-attr]
-    last = [m for m in (head if isinstance(head, nn.Sequential) else [head]) if isinstance(m, nn.Linear)][-1]  # type: ignore[union-attr]
+        linears = [m for m in seq if isinstance(m, nn.Linear)]
+        return int(linears[layer - 1].out_features)
+    head: Any = net.head
+    last = [m for m in (head if isinstance(head, nn.Sequential) else [head]) if isinstance(m, nn.Linear)][-1]
     return int(last.out_features)
 
 

@@ -28,7 +28,20 @@ def layer3(grammar_model, tmp_path_factory):
     bundle, seqs, y, _ = grammar_model
     out = tmp_path_factory.mktemp("deep") / "conv3"
     db = planted_motifs() + load_motif_db("attract")  # the planted PWMs among 1,194 real motifs
-    res = interpret_layer(bundle, seqs, y, out, layer=3, motif_db=db, progress=False, ga_seconds=5.0)
+    res = interpret_layer(
+        bundle,
+        seqs,
+        y,
+        out,
+        layer=3,
+        motif_db=db,
+        progress=False,
+        n_windows=300,
+        ga_seconds=2.0,
+        max_leaf_logos=1,
+        optimize_steps=150,
+        optimize_restarts=2,
+    )
     return res, out
 
 
