@@ -14,7 +14,7 @@ the most frequent best hits (one count per neuron), the grammar pairs tested, wa
 the interpretation (target: PUM2 layer 2, all neurons, <= 600 s on 2 cores).
 
 Usage: python benchmarks/deep_motifs.py [--models pum2 utr3] [--threads 2] [--epochs 8]
-       [--utr-epochs 4] [--out DIR]
+       [--utr-epochs 4] [--out DIR] [--shared ../shared/data]
 Prints ONE JSON line.
 """
 
@@ -88,7 +88,11 @@ def main() -> None:
     ap.add_argument("--utr-epochs", type=int, default=4)
     ap.add_argument("--out", default=None, help="keep the output folders here (default: a temp folder)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--shared", default=str(SHARED), help="the shared data folder (pysster_rbp_clip, utr3_...)"
+    )
     args = ap.parse_args()
+    shared = Path(args.shared)
 
     import numba
     import numpy as np
@@ -109,7 +113,7 @@ def main() -> None:
     root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="deep-motifs-"))
     out: dict = {"benchmark": "deep_motifs", "threads": args.threads, "layer": 2, "db": "ATtRACT (1,194)"}
     if "pum2" in args.models:
-        d = SHARED / "pysster_rbp_clip"
+        d = shared / "pysster_rbp_clip"
         train, alph = load_data(
             [f"pos={d / 'pum2.train.positive.fasta.gz'}", f"neg={d / 'pum2.train.negative.fasta.gz'}"]
         )
