@@ -12,7 +12,9 @@ Supported field types: ``str``, ``int``, ``float``, ``bool``, ``Path``, ``tuple[
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import json
 import types
 import typing
 from collections.abc import Mapping
@@ -21,7 +23,14 @@ from typing import Any, TypeVar
 
 from components.common.errors import InputError
 
-__all__ = ["config_from_mapping", "coerce_fields", "config_to_dict"]
+__all__ = [
+    "config_from_mapping",
+    "coerce_fields",
+    "config_to_dict",
+    "add_config_arguments",
+    "config_args",
+    "read_config_file",
+]
 
 C = TypeVar("C")
 
@@ -110,3 +119,57 @@ def config_to_dict(config: Any) -> dict[str, Any]:
         return v
 
     return {f.name: plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
+
+
+def _base(hint: Any) -> tuple[Any, bool]:
+    """(scalar type, is a tuple) of a field type, ``X | None`` unwrapped."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if typing.get_origin(hint) is tuple:
+        return next(a for a in typing.get_args(hint) if a is not Ellipsis), True
+    return hint, False
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()) -> None:
+    """One ``--option`` per field of the config dataclass ``cls`` (``chunk_size`` -> ``--chunk-size``).
+
+    Tuple fields take several values after one flag or a repeated flag alike; booleans are
+    ``--flag/--no-flag``. Nothing is defaulted here: an option left out keeps the config's default.
+    """
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        scalar, many = _base(hints[f.name])
+        help_text = f.metadata.get("help")
+        if scalar is bool:
+            parser.add_argument(
+                flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
+        elif many:
+            parser.add_argument(
+                flag, dest=f.name, nargs="+", action="extend", type=scalar, default=None, help=help_text
+            )
+        else:
+            parser.add_argument(flag, dest=f.name, type=scalar, default=None, help=help_text)
+
+
+def config_args(namespace: argparse.Namespace, cls: type) -> dict[str, Any]:
+    """The config fields given on the command line (parsed by :func:`add_config_arguments`)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in vars(namespace).items() if k in names and v is not None}
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The JSON object of option names to values in ``path`` (a domain error names the file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("config file does not exist", file=path)
+    try:
+        mapping = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg} (line {exc.lineno})", file=path) from None
+    if not isinstance(mapping, dict):
+        raise InputError("expected a JSON object of option names to values", file=path)
+    return mapping

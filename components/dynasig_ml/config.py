@@ -73,8 +73,8 @@ class DynasigConfig:
         Bootstrap resamples for the confidence intervals of validation and test metrics (0: none).
     """
 
-    structure: Path
-    variants: Path
+    structure: Path = field(metadata={"help": "the WT structure, PDB or mmCIF (--structure)"})
+    variants: Path = field(metadata={"help": "the variants table, CSV/TSV/Parquet (--variants)"})
     target: str = field(metadata={"help": "the column of the variants table to predict (--target)"})
     features: tuple[str, ...] = ()
     split: str = DEFAULT_SPLIT
