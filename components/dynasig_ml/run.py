@@ -52,7 +52,7 @@ from components.dynasig_ml.signature_cache import (
     plan_chunks,
 )
 from components.dynasig_ml.splits import Split, make_split, validation_folds
-from components.dynasig_ml.variants import canonical_variant
+from components.mutation.variants import canonical_variant
 
 __all__ = [
     "Inputs",
