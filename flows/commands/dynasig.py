@@ -7,9 +7,11 @@ from pathlib import Path
 
 import typer
 
+from flows.commands import ListConventionCommand
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("dynasig")
+    @app.command("dynasig", cls=ListConventionCommand)
     def dynasig(
         structure: Path = typer.Option(..., "--structure", help="WT structure (PDB or mmCIF)."),
         variants: Path = typer.Option(

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import typer
 
+from flows.commands import ListConventionCommand
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("predict")
+    @app.command("predict", cls=ListConventionCommand)
     def predict(
         model: str = typer.Option(
             ..., "--model", help="models:/NAME@champion, models:/NAME/3, runs:/... or NAME."

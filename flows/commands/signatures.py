@@ -6,9 +6,11 @@ from pathlib import Path
 
 import typer
 
+from flows.commands import ListConventionCommand
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("signatures")
+    @app.command("signatures", cls=ListConventionCommand)
     def signatures(
         structures: list[Path] = typer.Argument(..., help="PDB or mmCIF files."),
         out: Path = typer.Option(..., "--out", help="Output table: .parquet, .csv, .tsv (optionally .gz)."),
