@@ -22,7 +22,8 @@ import pandas as pd
 
 from components.common.errors import DynamotifWarning, InputError
 from components.common.io import write_json, write_table
-from components.motifs.attribution import ATTRIBUTIONS, attribution_scores, modisco_motifs, project_to_bases
+from components.motifs.attribution import attribution_scores, modisco_motifs, project_to_bases
+from components.motifs.config import MotifConfig
 from components.motifs.contribution import neuron_contribution
 from components.motifs.interaction import interaction_table, score_interaction, scrambled_batch
 from components.motifs.kernels import ablation_importance, class_groups, kernel_motifs
@@ -35,31 +36,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["interpret_model", "check_sequence_model", "check_alphabet", "DEFAULTS"]
 
-DEFAULTS: dict[str, Any] = {
-    "max_windows": 750,
-    "fire_threshold": 0.7,  # CombMotif's t: a neuron fires above t * max
-    "pair_kernels": 8,  # most important kernels considered for pair interactions
-    "pair_fire_threshold": 0.5,
-    "min_pair_sequences": 12,
-    "max_pair_sequences": 150,
-    "n_shuffles": 2,
-    "alpha": 0.05,
-    "min_relative": 0.1,
-    # activation (pysster's score; robust when several kernels encode the same motif) | ablation (loss
-    # increase when the kernel is mean-ablated: redundant kernels look unimportant). On the RBP benchmark the
-    # first QKI kernel ranked 1 by activation and 5 by ablation; PUM2 ranked 1 by both.
-    "importance": "activation",
-    "importance_sequences": 2000,  # seeded sample for the ablation importance
-    "trim_bits": 0.5,  # Tomtom queries: kernel motifs without edge columns under this many bits vs the data
-    "attribution": "deeplift_shap",  # deeplift_shap | ig | ism | none
-    "attribution_sequences": 500,
-    "modisco": False,
-    "modisco_sequences": 2000,
-    "tomtom_top": 10,
-    "heatmap_sequences": 2000,
-    "output": 0,
-    "seed": 0,
-}
+#: the default parameters (declared once, in :class:`components.motifs.config.MotifConfig`)
+DEFAULTS: dict[str, Any] = MotifConfig().to_dict()
 
 
 def check_sequence_model(bundle: Any) -> None:
@@ -186,16 +164,7 @@ def interpret_model(
     """
     from components.seqmodels.bundle import encode, first_layer_activations, predict, predict_encoded
 
-    unknown = set(params) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"interpret_model got unknown parameter(s): {', '.join(sorted(unknown))}")
-    p = {**DEFAULTS, **params}
-    if p["attribution"] not in (*ATTRIBUTIONS, "none"):
-        raise InputError(
-            f"attribution must be one of {', '.join(ATTRIBUTIONS)} or none, got {p['attribution']!r}"
-        )
-    if p["importance"] not in ("ablation", "activation"):
-        raise InputError(f"importance must be ablation or activation, got {p['importance']!r}")
+    p = MotifConfig.from_mapping(params).to_dict()
     check_sequence_model(bundle)
     sequences = [s.upper() for s in sequences]
     if not sequences:
