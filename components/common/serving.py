@@ -1,5 +1,8 @@
 """Hardening for the project's served models: bad input is a 4xx with a clear message.
 
+The pyfunc wrappers (``components/<track>/serving.py``) import this module; it imports MLflow's
+exception type but neither Prefect nor ``flows``.
+
 ``mlflow models serve`` (MLflow 3.17) answers ``POST /invocations`` like this (measured, see
 ``tests/serving``):
 
@@ -17,7 +20,7 @@
 
 The project's pyfunc wrappers therefore validate at the boundary with these helpers::
 
-    from flows.serving import check_batch, validate_column
+    from components.common.serving import check_batch, validate_column
 
     class DynasigModel(mlflow.pyfunc.PythonModel):
         def predict(self, context, model_input, params=None):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from components.seqmodels.config import DEFAULTS as _D
 from flows.commands import ListConventionCommand
 
 _DESCRIPTION = "Train a CNN / CNN+GRU on sequences (± RNA structure), tune with Optuna, log to MLflow."
@@ -67,64 +68,72 @@ def register(app: typer.Typer) -> None:
             [], "--test", metavar="FILE", help="Test file(s), same layout; default: a seeded 80/10/10 split."
         ),
         target: list[str] = typer.Option([], "--target", metavar="COL", help="Target column(s) of a table."),
-        task: _Task = typer.Option(_Task.auto, "--task"),
-        arch: _Arch = typer.Option(_Arch.cnn, "--arch", help="pysster-style CNN or Saluki-style CNN+GRU."),
+        task: _Task = typer.Option(_D["task"], "--task"),
+        arch: _Arch = typer.Option(_D["arch"], "--arch", help="pysster-style CNN or Saluki-style CNN+GRU."),
         fold: bool = typer.Option(
-            False,
-            "--fold",
-            help="Add RNA secondary structure (ViennaRNA MFE, noLP, cached by sequence hash).",
+            _D["fold"], "--fold", help="Add RNA secondary structure (ViennaRNA MFE, noLP, cached)."
         ),
-        trials: int = typer.Option(0, "--trials", help="Optuna trials (0: train the defaults once)."),
+        trials: int = typer.Option(
+            _D["trials"], "--trials", help="Optuna trials (0: train the defaults once)."
+        ),
         ensemble: int = typer.Option(
-            1,
+            _D["ensemble"],
             "--ensemble",
             metavar="N",
             help="Final model: a seed ensemble of N models (seeds seed..seed+N-1, predictions averaged).",
         ),
         missing_targets: _Missing = typer.Option(
-            _Missing.error,
+            _D["missing_targets"],
             "--missing-targets",
             help="Regression tables: NaN targets are an error or masked out of loss and metrics.",
         ),
         name: str | None = typer.Option(
-            None, "--name", help="Run name; register under it (alias champion when it beats the current)."
+            _D["name"],
+            "--name",
+            help="Run name; register under it (alias champion when it beats the current).",
         ),
-        epochs: int | None = typer.Option(
-            None, "--epochs", help="Maximum epochs (early stopping on validation)."
-        ),
-        seed: int = typer.Option(0, "--seed"),
+        epochs: int | None = typer.Option(_D["epochs"], "--epochs", help="Maximum epochs (early stopping)."),
+        seed: int = typer.Option(_D["seed"], "--seed"),
         out_dir: Path | None = typer.Option(
-            None, "--out-dir", help="Also write bundle/ and summary.json here."
+            _D["out_dir"], "--out-dir", help="Also write bundle/ and summary.json here."
         ),
-        alphabet: str = typer.Option("auto", "--alphabet", help="auto|DNA|RNA|protein|LETTERS"),
-        length: int | None = typer.Option(None, "--length", help="Model input length (default: longest)."),
+        alphabet: str = typer.Option(_D["alphabet"], "--alphabet", help="auto|DNA|RNA|protein|LETTERS"),
+        length: int | None = typer.Option(
+            _D["length"], "--length", help="Model input length (default: longest)."
+        ),
         policy: str | None = typer.Option(
-            None, "--policy", help="Pad/crop policy, e.g. pad=right,crop=error."
+            _D["policy"], "--policy", help="Pad/crop policy, e.g. pad=right,crop=error."
         ),
         params: str | None = typer.Option(
             None, "--params", help="JSON object of network/training parameters."
         ),
-        search_space: Path | None = typer.Option(None, "--search-space", help="Optuna search-space YAML."),
+        search_space: Path | None = typer.Option(
+            _D["search_space"], "--search-space", help="Optuna search-space YAML."
+        ),
         storage: str | None = typer.Option(
-            None, "--storage", help="Optuna storage URL (sqlite:///optuna.db, postgresql+psycopg2://...)."
+            _D["storage"],
+            "--storage",
+            help="Optuna storage URL (sqlite:///optuna.db, postgresql+psycopg2://...).",
         ),
         study_name: str | None = typer.Option(
-            None, "--study-name", help="Optuna study name (shared studies)."
+            _D["study_name"], "--study-name", help="Optuna study name (shared studies)."
         ),
         cache_dir: Path | None = typer.Option(
-            None, "--cache-dir", help="Folding cache (default ~/.cache/dynamotif/fold)."
+            _D["cache_dir"], "--cache-dir", help="Folding cache (default ~/.cache/dynamotif/fold)."
         ),
         experiment: str | None = typer.Option(
-            None, "--experiment", help="MLflow experiment (default dynamotif-sequence)."
+            _D["experiment"], "--experiment", help="MLflow experiment (default dynamotif-sequence)."
         ),
         motifs: bool = typer.Option(
-            True, "--motifs/--no-motifs", help="Interpret the final model (kernel motifs, Tomtom, report)."
+            _D["motifs"],
+            "--motifs/--no-motifs",
+            help="Interpret the final model (kernel motifs, Tomtom, report).",
         ),
         motif_sequences: int = typer.Option(
-            500, "--motif-sequences", metavar="N", help="Test sequences interpreted."
+            _D["motif_sequences"], "--motif-sequences", metavar="N", help="Test sequences interpreted."
         ),
         motif_db: str | None = typer.Option(
-            None, "--motif-db", help="attract | jaspar | MEME file (default by alphabet)."
+            _D["motif_db"], "--motif-db", help="attract | jaspar | MEME file (default by alphabet)."
         ),
     ) -> None:
         import json
@@ -134,48 +143,47 @@ def register(app: typer.Typer) -> None:
         from components.common.errors import InputError
 
         try:
-            fixed = json.loads(params) if params else None
+            fixed = json.loads(params) if params else {}
         except json.JSONDecodeError as exc:
             raise InputError(f"--params is not valid JSON: {exc.msg}") from None
-        if ensemble < 1:
-            raise InputError(f"--ensemble must be >= 1, got {ensemble}")
-        from flows.sequence import sequence_flow  # imports prefect, which configures its loggers
+        options = {
+            "data": data,
+            "test": test,
+            "target": target,
+            "task": task.value,
+            "arch": arch.value,
+            "fold": fold,
+            "trials": trials,
+            "ensemble": ensemble,
+            "missing_targets": missing_targets.value,
+            "name": name,
+            "epochs": epochs,
+            "seed": seed,
+            "out_dir": out_dir,
+            "alphabet": alphabet,
+            "length": length,
+            "policy": policy,
+            "params": fixed,
+            "search_space": search_space,
+            "storage": storage,
+            "study_name": study_name,
+            "cache_dir": cache_dir,
+            "experiment": experiment,
+            "progress": True,
+            "motifs": motifs,
+            "motif_sequences": motif_sequences,
+            "motif_db": motif_db,
+        }
+        from flows.sequence import run_sequence  # imports prefect, which configures its loggers
 
         if os.environ.get("DYNAMOTIF_VERBOSE") != "1":
             for lg in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.engine"):
                 logging.getLogger(lg).setLevel(logging.CRITICAL)
             logging.getLogger("mlflow").setLevel(logging.WARNING)
 
-        summary = sequence_flow(
-            data=list(data),
-            test=list(test) or None,
-            target=list(target),
-            task_type=task.value,
-            arch=arch.value,
-            fold=fold,
-            trials=trials,
-            name=name,
-            epochs=epochs,
-            seed=seed,
-            out_dir=None if out_dir is None else str(out_dir),
-            alphabet=alphabet,
-            length=length,
-            policy=policy,
-            params=fixed,
-            search_space=None if search_space is None else str(search_space),
-            storage=storage,
-            study_name=study_name,
-            cache_dir=None if cache_dir is None else str(cache_dir),
-            experiment=experiment,
-            progress=True,
-            motifs=motifs,
-            motif_sequences=motif_sequences,
-            motif_db=motif_db,
-            ensemble=ensemble,
-            missing_targets=missing_targets.value,
-        )
+        summary = run_sequence(options)
         brief = {
             k: summary.get(k)
-            for k in ("run_id", "model_uri", "test_metrics", "registered", "motifs", "seconds")
+            for k in ("run_id", "model_uri", "val_metrics", "test_metrics", "registered", "bundle", "seconds")
         }
         typer.echo(json.dumps(brief, default=str))
