@@ -284,7 +284,7 @@ def dynasig_flow(
                 "n_variants": len(table),
                 "n_used": len(data),
                 "n_dropped": data.n_dropped,
-                **{k: v for k, v in sp.describe().items() if k != "split"},
+                **{k: v for k, v in sp.describe().items() if k != "split"},  # type: ignore[misc]
             }
         )
         # 3. fit (tasks) and log (nested runs, this thread) ---------------------------------------

@@ -18,12 +18,13 @@ from typing import Any
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 from prefect import flow
 
 __all__ = ["DynaSigPyfunc", "predict_table", "predict_flow", "to_frame", "read_inputs"]
 
 
-class DynaSigPyfunc(mlflow.pyfunc.PythonModel):
+class DynaSigPyfunc(PythonModel):
     """Variant strings -> mutation -> signatures -> standardise -> model (artifact ``pipeline``)."""
 
     # no type hints on predict: MLflow would try (and fail) to build a schema from them
