@@ -32,6 +32,8 @@ __all__ = ["sequence_flow", "run_sequence", "demo", "EXAMPLE_DIR"]
 log = logging.getLogger(__name__)
 
 EXAMPLE_DIR = Path(__file__).resolve().parents[1] / "examples" / "rbp"
+#: the served model's code (MLflow "models from code"; not imported here)
+SERVING_CODE = Path(run.__file__).with_name("serving.py")
 
 # --------------------------------------------------------------------------------------------------
 # tasks: one per step of components.seqmodels.run
@@ -123,22 +125,20 @@ def _log_evaluation(
 
 def _log_model(bundle: SequenceModel, example: list[str], out_dir: Path) -> Any:
     """The pyfunc as code (:mod:`components.seqmodels.serving`) + the bundle as its artifact."""
+    import pandas as pd
     from mlflow.models import infer_signature
 
-    from components.seqmodels import serving
     from components.seqmodels.bundle import predict_frame, save_bundle
 
     bdir = save_bundle(bundle, out_dir / "bundle")
-    inp = {"sequence": example}
-    import pandas as pd
-
+    inp = pd.DataFrame({"sequence": example})
     extra = ("torch", "lightning", "viennarna") if bundle.uses_structure else ("torch", "lightning")
     return tracking.log_pyfunc_model(
-        serving.CODE_PATH,
+        str(SERVING_CODE),
         name="model",
         artifacts={"bundle": str(bdir)},
-        input_example=pd.DataFrame(inp),
-        signature=infer_signature(pd.DataFrame(inp), predict_frame(bundle, example)),
+        input_example=inp,
+        signature=infer_signature(inp, predict_frame(bundle, example)),
         extra_requirements=extra,
         metadata={"task": bundle.task, "arch": bundle.arch, "uses_structure": bundle.uses_structure},
     )

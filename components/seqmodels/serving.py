@@ -12,15 +12,10 @@ the sequences itself when it uses structure). Output: one column per model outpu
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from mlflow.models import set_model
 from mlflow.pyfunc import PythonModel
 
-__all__ = ["SequencePyfunc", "CODE_PATH"]
-
-#: the file logged as the model's code
-CODE_PATH = str(Path(__file__).resolve())
+__all__ = ["SequencePyfunc"]
 
 
 class SequencePyfunc(PythonModel):
