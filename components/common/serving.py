@@ -1,8 +1,5 @@
 """Hardening for the project's served models: bad input is a 4xx with a clear message.
 
-The pyfunc wrappers (``components/<track>/serving.py``) import this module; it imports MLflow's
-exception type but neither Prefect nor ``flows``.
-
 ``mlflow models serve`` (MLflow 3.17) answers ``POST /invocations`` like this (measured, see
 ``tests/serving``):
 
