@@ -151,7 +151,7 @@ def main() -> None:
         print(f"[deep_motifs] pum2: {json.dumps(out['pum2'])}", file=sys.stderr, flush=True)
     if "utr3" in args.models:
         df = pd.read_csv(
-            SHARED / "utr3_stability_mpra_siegel2022" / "siegel2022_3utr_stability.tsv.gz", sep="\t"
+            shared / "utr3_stability_mpra_siegel2022" / "siegel2022_3utr_stability.tsv.gz", sep="\t"
         )
         df = df.dropna(subset=["stability_jurkat"])
         seqs = [s.upper() for s in df["seq"]]
