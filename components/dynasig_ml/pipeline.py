@@ -64,7 +64,7 @@ def variant_signatures(
     blocks = []
     texts = ["" if k == "WT" else k for k in keys]
     for _name, mutant in mutate_many(atoms, texts):
-        res = compute_signatures(mutant, betas=list(betas), params=params)
+        res = compute_signatures(mutant, betas=list(betas), params=params, name=f"variant {_name}")
         labs = signature_labels(res.labels)
         if labels is None:
             labels = labs
