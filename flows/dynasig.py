@@ -317,6 +317,7 @@ def dynasig_flow(
             {"best_val_r2": best.val_r2, **{f"best_test_{k}": v for k, v in best.test_metrics.items()}}
         )
         tracking.set_tags({"best_model": best.label})
+        tracking.adopt_best_child(best.label)  # its plots and metrics on the parent run
         # 4. coefficient map of the best signature LASSO -----------------------------------------
         t0 = time.perf_counter()
         lassos = [r for r in results if r.spec.is_lasso and r.fitted.signature_coefficients() is not None]

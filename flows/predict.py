@@ -12,6 +12,7 @@ ENCoM signatures inside; sequence models take a ``sequence`` column. Whatever th
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +21,14 @@ import numpy as np
 import pandas as pd
 from prefect import flow
 
-__all__ = ["DynaSigPyfunc", "predict_table", "predict_flow", "to_frame"]
+__all__ = ["DynaSigPyfunc", "predict_table", "predict_flow", "refusal_reason", "to_frame"]
 
 
 class DynaSigPyfunc(mlflow.pyfunc.PythonModel):
     """Variant strings -> mutation -> signatures -> standardise -> model (artifact ``pipeline``)."""
 
-    # no type hints on predict: MLflow would try (and fail) to build a schema from them
+    # predict's input is annotated pd.DataFrame only: a hint MLflow builds no schema from (the logged
+    # signature comes from the input example) and the one that keeps it from warning on every load
     def load_context(self, context):  # type: ignore[no-untyped-def]
         from components.dynasig_ml import DynaSigPipeline
 
@@ -38,7 +40,7 @@ class DynaSigPyfunc(mlflow.pyfunc.PythonModel):
                 self.pipeline.wt_pdb, ["WT"], [self.pipeline.fitted.beta], params=self.pipeline.params
             )
 
-    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+    def predict(self, context, model_input: pd.DataFrame, params=None):  # type: ignore[no-untyped-def]
         from flows.serving import check_batch, input_errors_as_bad_request
 
         df = check_batch(model_input, columns=self.pipeline.input_columns)
@@ -76,10 +78,29 @@ def predict_table(model_uri: str, input_path: str | Path, out_path: str | Path) 
     try:
         output = model.predict(table)
     except mlflow.exceptions.MlflowException as exc:  # a 400 from the wrapper: bad input rows
-        raise InputError(str(exc.message).splitlines()[0], file=input_path) from None
+        raise InputError(refusal_reason(str(exc.message)), file=input_path) from None
     result = to_frame(table, output)
     write_table(result, out_path)
     return result
+
+
+_SCHEMA_ERROR = re.compile(
+    r"Failed to enforce schema of data '.*' with schema '(?P<schema>.*)'\. Error: (?P<why>.*)", re.S
+)
+
+
+def refusal_reason(message: str) -> str:
+    """One line saying why a model refused a table.
+
+    MLflow's schema enforcement quotes the whole input table (several lines) before the reason
+    (``Failed to enforce schema of data '   variant\n0  A12C' with schema '[...]'. Error: Model is missing
+    inputs ['mcfold_energy'].``); this keeps the reason and the schema the model takes. Other messages
+    are joined onto one line.
+    """
+    m = _SCHEMA_ERROR.match(message.strip())
+    if m:
+        return f"{' '.join(m['why'].split())} The model takes {m['schema']}."
+    return " ".join(message.split())
 
 
 @flow(name="predict", log_prints=False)

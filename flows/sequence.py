@@ -618,5 +618,5 @@ def demo(out_dir: Path) -> None:
     m = summary["test_metrics"]
     print(
         f"sequence demo: test ROC-AUC {m['test_roc_auc']:.3f}, PR-AUC {m['test_pr_auc']:.3f}; "
-        f"model {summary['model_uri']} registered as {summary.get('registered')}"
+        f"model {summary['model_uri']} registered as {tracking.describe_registration(summary.get('registered'))}"
     )

@@ -48,6 +48,7 @@ __all__ = [
     "log_sklearn_model",
     "log_pyfunc_model",
     "register_and_promote",
+    "describe_registration",
     "RegistrationResult",
     "load_pyfunc",
     "download_artifacts",
@@ -55,11 +56,15 @@ __all__ = [
     "pip_requirements",
     "git_commit",
     "ui_command",
+    "runs_table_views",
 ]
 
 log = logging.getLogger(__name__)
 
 CHAMPION = "champion"
+#: experiment tag the MLflow UI reads to open an experiment on its runs table ("Model training")
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+TRAINING_KIND = "custom_model_development"
 
 
 class TrackingError(DynamotifError):
@@ -205,7 +210,9 @@ def parent_run(
     # under `mlflow run` the run already exists (MLFLOW_RUN_ID): attach to it, keep its experiment
     attached = bool(os.environ.get("MLFLOW_RUN_ID"))
     if not attached:
-        mlflow.set_experiment(experiment or f"dynamotif-{flow_name}")
+        exp = mlflow.set_experiment(experiment or f"dynamotif-{flow_name}")
+        if EXPERIMENT_KIND_TAG not in exp.tags:  # the UI opens it on the runs table, not the GenAI view
+            mlflow.MlflowClient().set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, TRAINING_KIND)
     all_tags = {
         "dynamotif.flow": flow_name,
         "git.commit": git_commit(),
@@ -273,6 +280,59 @@ def nested_run(
         raise
     else:
         mlflow.end_run("FINISHED")
+
+
+def adopt_best_child(
+    child_name: str,
+    *,
+    parent_run_id: str | None = None,
+    artifact_dirs: tuple[str, ...] = ("plots",),
+    metric_prefix: str = "best_",
+) -> str | None:
+    """Copy the best child run's metrics and plots onto its parent run, where the runs table shows them.
+
+    The child is the parent's nested run named ``child_name``. Each of its metrics ``m`` is logged on
+    the parent as ``{metric_prefix}m`` unless the parent has that metric already; each folder of
+    ``artifact_dirs`` is copied to ``best_model/<folder>``; the parent is tagged ``best_model_run_id``.
+    ``parent_run_id`` defaults to the active run. Returns the child's run id (None when there is no
+    such child).
+    """
+    import mlflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    parent_id = parent_run_id or active_run_id()
+    if parent_id is None:
+        raise ValueError("adopt_best_child: no active run and no parent_run_id")
+    parent = client.get_run(parent_id)
+    found = client.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_id}' and attributes.run_name = '{child_name}'",
+        max_results=1,
+    )
+    if not found:
+        return None
+    child = found[0]
+    metrics = {
+        f"{metric_prefix}{k}": v
+        for k, v in child.data.metrics.items()
+        if f"{metric_prefix}{k}" not in parent.data.metrics
+    }
+    if metrics:
+        log_metrics(metrics, run_id=parent_id)
+    with tempfile.TemporaryDirectory(prefix="dynamotif-best-") as tmp:
+        for folder in artifact_dirs:
+            if not client.list_artifacts(child.info.run_id, folder):
+                continue
+            local = mlflow.artifacts.download_artifacts(
+                run_id=child.info.run_id, artifact_path=folder, dst_path=tmp
+            )
+            client.log_artifacts(parent_id, local, f"best_model/{folder}")
+    client.set_tag(parent_id, "best_model_run_id", child.info.run_id)
+    return child.info.run_id
+
+
+__all__.append("adopt_best_child")
 
 
 class RunKilled(Exception):  # noqa: N818 - a signal, not an error
@@ -469,22 +529,47 @@ def log_pyfunc_model(
     """Log a ``mlflow.pyfunc.PythonModel`` that takes raw inputs (variants, sequences).
 
     The model's class lives in the installed ``dynamotif`` distribution (present wherever
-    ``mlflow models serve --env-manager local`` runs and in the serving image). ``ship_code=True``
-    also copies the ``components`` and ``flows`` packages into the model as ``code_paths`` for
-    environments without dynamotif installed. Returns ``ModelInfo``.
+    ``mlflow models serve --env-manager local`` runs and in the serving image). An instance of a
+    class importable by name and built without arguments (the project's pyfunc wrappers, whose state
+    lives in ``artifacts``) is logged as MLflow "models from code": a two-line script that imports
+    the class, so no pickled object is stored. ``ship_code=True`` also copies the ``components`` and
+    ``flows`` packages into the model as ``code_paths`` for environments without dynamotif installed.
+    Returns ``ModelInfo``.
     """
     import mlflow
 
-    return mlflow.pyfunc.log_model(
-        name=name,
-        python_model=python_model,
-        artifacts=dict(artifacts or {}),
-        input_example=input_example,
-        signature=signature,
-        pip_requirements=pip_requirements(*extra_requirements),
-        code_paths=_code_paths() if ship_code else None,
-        metadata=dict(metadata or {}),
+    with tempfile.TemporaryDirectory(prefix="dynamotif-model-") as tmp:
+        code = _model_code_file(python_model, Path(tmp))
+        return mlflow.pyfunc.log_model(
+            name=name,
+            python_model=python_model if code is None else str(code),
+            artifacts=dict(artifacts or {}),
+            input_example=input_example,
+            signature=signature,
+            pip_requirements=pip_requirements(*extra_requirements),
+            code_paths=_code_paths() if ship_code else None,
+            metadata=dict(metadata or {}),
+        )
+
+
+def _model_code_file(python_model: Any, folder: Path) -> Path | None:
+    """A models-from-code script that rebuilds ``python_model``, or None when its class cannot be named."""
+    import importlib
+
+    cls = type(python_model)
+    module, qualname = cls.__module__, cls.__qualname__
+    if module == "__main__" or "<" in qualname or "." in qualname:
+        return None
+    try:
+        if getattr(importlib.import_module(module), qualname) is not cls or vars(python_model):
+            return None
+    except (ImportError, AttributeError, TypeError):
+        return None
+    path = folder / f"{cls.__name__.lower()}.py"
+    path.write_text(
+        f"import mlflow\nfrom {module} import {qualname}\n\nmlflow.models.set_model({qualname}())\n"
     )
+    return path
 
 
 @dataclass(frozen=True)
@@ -494,6 +579,23 @@ class RegistrationResult:
     promoted: bool
     previous_champion: str | None
     previous_value: float | None
+
+
+def describe_registration(reg: RegistrationResult | Mapping[str, Any] | None) -> str:
+    """One readable line for a registration: ``mir125a v3, now models:/mir125a@champion``.
+
+    Accepts a :class:`RegistrationResult` or the dict a flow summary keeps (``name``, ``version``,
+    ``promoted`` and optionally ``previous_champion``).
+    """
+    if reg is None:
+        return "not registered"
+    d = vars(reg) if isinstance(reg, RegistrationResult) else dict(reg)
+    head = f"{d['name']} v{d['version']}"
+    if d.get("promoted"):
+        return f"{head}, now models:/{d['name']}@{CHAMPION}"
+    prev = d.get("previous_champion")
+    held = f"v{prev}" if prev else "the current version"
+    return f"{head}, not promoted (@{CHAMPION} stays on {held}: it scores better on validation)"
 
 
 def register_and_promote(
@@ -580,6 +682,61 @@ def model_run_id(uri: str) -> str | None:
 
 
 __all__.append("model_run_id")
+
+
+#: metrics shown as columns of the runs table, in this order, when an experiment's parent runs have them
+KEY_METRICS = (
+    "best_val_r2",
+    "best_test_r2",
+    "best_test_pearson_r",
+    "best_test_rmse",
+    "best_test_ef10",
+    "val_roc_auc",
+    "test_roc_auc",
+    "test_pr_auc",
+    "val_pearson_r",
+    "test_pearson_r",
+    "test_r2",
+    "test_accuracy",
+)
+VIEW_KEY = "dynamotif"
+
+
+def runs_table_views(base_url: str, *, max_columns: int = 6) -> list[tuple[str, str]]:
+    """Make every experiment with runs open on its runs table with its key metrics as columns.
+
+    MLflow's UI opens an experiment tagged ``mlflow.experimentKind = custom_model_development`` on the
+    "Model training" runs table (otherwise it may open the GenAI view), and applies a saved view, the
+    experiment tag ``mlflow.sharedViewState.<key>``, when the page URL carries ``viewStateShareKey=<key>``
+    (the UI's own "share view" mechanism). The saved view shows the :data:`KEY_METRICS` that the
+    experiment's parent runs have, newest run first. Returns ``(experiment name, URL)`` pairs, most
+    recently updated experiment first.
+    """
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    views = []
+    for exp in client.search_experiments(order_by=["last_update_time DESC"]):
+        parents = [
+            r
+            for r in client.search_runs([exp.experiment_id], max_results=200)
+            if "mlflow.parentRunId" not in r.data.tags
+        ]
+        if not parents:
+            continue
+        have = set().union(*(r.data.metrics for r in parents))
+        columns = [m for m in KEY_METRICS if m in have][:max_columns]
+        state = {
+            "selectedColumns": [f"metrics.`{m}`" for m in columns],
+            "orderByKey": "attributes.start_time",
+            "orderByAsc": False,
+        }
+        if exp.tags.get(EXPERIMENT_KIND_TAG) is None:
+            client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, TRAINING_KIND)
+        client.set_experiment_tag(exp.experiment_id, f"mlflow.sharedViewState.{VIEW_KEY}", json.dumps(state))
+        url = f"{base_url.rstrip('/')}/#/experiments/{exp.experiment_id}/runs?viewStateShareKey={VIEW_KEY}"
+        views.append((exp.name, url))
+    return views
 
 
 def ui_command(host: str = "127.0.0.1", port: int = 5000) -> list[str]:
