@@ -48,8 +48,8 @@ __all__ = [
     "log_sklearn_model",
     "log_pyfunc_model",
     "register_and_promote",
-    "describe_registration",
     "RegistrationResult",
+    "COMPARABLE_TAGS",
     "load_pyfunc",
     "download_artifacts",
     "resolve_model_uri",
@@ -282,59 +282,6 @@ def nested_run(
         mlflow.end_run("FINISHED")
 
 
-def adopt_best_child(
-    child_name: str,
-    *,
-    parent_run_id: str | None = None,
-    artifact_dirs: tuple[str, ...] = ("plots",),
-    metric_prefix: str = "best_",
-) -> str | None:
-    """Copy the best child run's metrics and plots onto its parent run, where the runs table shows them.
-
-    The child is the parent's nested run named ``child_name``. Each of its metrics ``m`` is logged on
-    the parent as ``{metric_prefix}m`` unless the parent has that metric already; each folder of
-    ``artifact_dirs`` is copied to ``best_model/<folder>``; the parent is tagged ``best_model_run_id``.
-    ``parent_run_id`` defaults to the active run. Returns the child's run id (None when there is no
-    such child).
-    """
-    import mlflow
-    from mlflow import MlflowClient
-
-    client = MlflowClient()
-    parent_id = parent_run_id or active_run_id()
-    if parent_id is None:
-        raise ValueError("adopt_best_child: no active run and no parent_run_id")
-    parent = client.get_run(parent_id)
-    found = client.search_runs(
-        [parent.info.experiment_id],
-        filter_string=f"tags.mlflow.parentRunId = '{parent_id}' and attributes.run_name = '{child_name}'",
-        max_results=1,
-    )
-    if not found:
-        return None
-    child = found[0]
-    metrics = {
-        f"{metric_prefix}{k}": v
-        for k, v in child.data.metrics.items()
-        if f"{metric_prefix}{k}" not in parent.data.metrics
-    }
-    if metrics:
-        log_metrics(metrics, run_id=parent_id)
-    with tempfile.TemporaryDirectory(prefix="dynamotif-best-") as tmp:
-        for folder in artifact_dirs:
-            if not client.list_artifacts(child.info.run_id, folder):
-                continue
-            local = mlflow.artifacts.download_artifacts(
-                run_id=child.info.run_id, artifact_path=folder, dst_path=tmp
-            )
-            client.log_artifacts(parent_id, local, f"best_model/{folder}")
-    client.set_tag(parent_id, "best_model_run_id", child.info.run_id)
-    return child.info.run_id
-
-
-__all__.append("adopt_best_child")
-
-
 class RunKilled(Exception):  # noqa: N818 - a signal, not an error
     """Raised inside :func:`nested_run` to end the run KILLED (e.g. a pruned trial)."""
 
@@ -529,73 +476,81 @@ def log_pyfunc_model(
     """Log a ``mlflow.pyfunc.PythonModel`` that takes raw inputs (variants, sequences).
 
     The model's class lives in the installed ``dynamotif`` distribution (present wherever
-    ``mlflow models serve --env-manager local`` runs and in the serving image). An instance of a
-    class importable by name and built without arguments (the project's pyfunc wrappers, whose state
-    lives in ``artifacts``) is logged as MLflow "models from code": a two-line script that imports
-    the class, so no pickled object is stored. ``ship_code=True`` also copies the ``components`` and
-    ``flows`` packages into the model as ``code_paths`` for environments without dynamotif installed.
-    Returns ``ModelInfo``.
+    ``mlflow models serve --env-manager local`` runs and in the serving image). ``ship_code=True``
+    also copies the ``components`` and ``flows`` packages into the model as ``code_paths`` for
+    environments without dynamotif installed. Returns ``ModelInfo``.
     """
     import mlflow
 
-    with tempfile.TemporaryDirectory(prefix="dynamotif-model-") as tmp:
-        code = _model_code_file(python_model, Path(tmp))
-        return mlflow.pyfunc.log_model(
-            name=name,
-            python_model=python_model if code is None else str(code),
-            artifacts=dict(artifacts or {}),
-            input_example=input_example,
-            signature=signature,
-            pip_requirements=pip_requirements(*extra_requirements),
-            code_paths=_code_paths() if ship_code else None,
-            metadata=dict(metadata or {}),
-        )
-
-
-def _model_code_file(python_model: Any, folder: Path) -> Path | None:
-    """A models-from-code script that rebuilds ``python_model``, or None when its class cannot be named."""
-    import importlib
-
-    cls = type(python_model)
-    module, qualname = cls.__module__, cls.__qualname__
-    if module == "__main__" or "<" in qualname or "." in qualname:
-        return None
-    try:
-        if getattr(importlib.import_module(module), qualname) is not cls or vars(python_model):
-            return None
-    except (ImportError, AttributeError, TypeError):
-        return None
-    path = folder / f"{cls.__name__.lower()}.py"
-    path.write_text(
-        f"import mlflow\nfrom {module} import {qualname}\n\nmlflow.models.set_model({qualname}())\n"
+    return mlflow.pyfunc.log_model(
+        name=name,
+        python_model=python_model,
+        artifacts=dict(artifacts or {}),
+        input_example=input_example,
+        signature=signature,
+        pip_requirements=pip_requirements(*extra_requirements),
+        code_paths=_code_paths() if ship_code else None,
+        metadata=dict(metadata or {}),
     )
-    return path
 
 
 @dataclass(frozen=True)
 class RegistrationResult:
+    """What :func:`register_and_promote` did; ``reason`` says why the alias did not move (or "")."""
+
     name: str
     version: str
     promoted: bool
     previous_champion: str | None
     previous_value: float | None
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "promoted": self.promoted,
+            "previous_champion": self.previous_champion,
+            "previous_value": self.previous_value,
+            "reason": self.reason,
+        }
 
 
-def describe_registration(reg: RegistrationResult | Mapping[str, Any] | None) -> str:
-    """One readable line for a registration: ``mir125a v3, now models:/mir125a@champion``.
+#: version tags that must match before two versions' selection values are compared
+COMPARABLE_TAGS = ("dataset_hash", "split", "validation")
 
-    Accepts a :class:`RegistrationResult` or the dict a flow summary keeps (``name``, ``version``,
-    ``promoted`` and optionally ``previous_champion``).
-    """
-    if reg is None:
-        return "not registered"
-    d = vars(reg) if isinstance(reg, RegistrationResult) else dict(reg)
-    head = f"{d['name']} v{d['version']}"
-    if d.get("promoted"):
-        return f"{head}, now models:/{d['name']}@{CHAMPION}"
-    prev = d.get("previous_champion")
-    held = f"v{prev}" if prev else "the current version"
-    return f"{head}, not promoted (@{CHAMPION} stays on {held}: it scores better on validation)"
+
+def _promotion(
+    current: Any, metric: str, value: float, greater_is_better: bool, comparable: Mapping[str, str]
+) -> tuple[bool, float | None, str]:
+    """(promote?, champion's value, reason when not) against the current champion version."""
+    tags = current.tags
+    if tags.get("selection_metric") != metric or "selection_value" not in tags:
+        return (
+            False,
+            None,
+            (
+                f"champion v{current.version} was selected on {tags.get('selection_metric', 'an unknown metric')!r}, "
+                f"not {metric!r}: not comparable"
+            ),
+        )
+    for key, want in comparable.items():
+        have = tags.get(key)
+        if have != want:
+            return (
+                False,
+                None,
+                (f"champion v{current.version} has {key} {have!r}, this version {want!r}: not comparable"),
+            )
+    previous_value = float(tags["selection_value"])
+    better = value > previous_value if greater_is_better else value < previous_value
+    if better:
+        return True, previous_value, ""
+    return (
+        False,
+        previous_value,
+        (f"{metric} {value:.4g} does not beat champion v{current.version} ({previous_value:.4g})"),
+    )
 
 
 def register_and_promote(
@@ -606,34 +561,53 @@ def register_and_promote(
     value: float,
     greater_is_better: bool = True,
     tags: Mapping[str, Any] | None = None,
+    comparable: Mapping[str, Any] | None = None,
+    hold: str | None = None,
 ) -> RegistrationResult:
-    """Register ``model_uri`` under ``name`` and move the ``champion`` alias to it when it beats
-    the current champion on ``metric`` (compared only when both used the same metric)."""
+    """Register ``model_uri`` under ``name``; move the ``champion`` alias to it when it beats the
+    current champion on ``metric`` and the two are comparable.
+
+    Parameters
+    ----------
+    comparable
+        Tags such as ``dataset_hash``, ``split`` and ``validation`` (:data:`COMPARABLE_TAGS`) stored on
+        the version; a champion is compared only when its tags match all of them and ``metric``.
+        Otherwise the version is registered and the alias stays (the result's ``reason`` says why).
+    hold
+        A reason not to promote at all (e.g. an unreliable validation score): the version is
+        registered with the tag ``reliable=false`` and the alias does not move.
+    """
     import mlflow
     from mlflow import MlflowClient
 
     client = MlflowClient()
+    match = {k: str(v) for k, v in (comparable or {}).items()}
     version_tags = {
         "selection_metric": metric,
         "selection_value": repr(float(value)),
         "greater_is_better": str(bool(greater_is_better)).lower(),
+        "reliable": "false" if hold else "true",
+        **match,
         **{k: str(v) for k, v in (tags or {}).items()},
     }
     mv = mlflow.register_model(model_uri, name, tags=version_tags)
     previous: str | None = None
     previous_value: float | None = None
-    better = True
+    promote, reason = True, ""
     try:
         current = client.get_model_version_by_alias(name, CHAMPION)
-        previous = current.version
-        if current.tags.get("selection_metric") == metric and "selection_value" in current.tags:
-            previous_value = float(current.tags["selection_value"])
-            better = value > previous_value if greater_is_better else value < previous_value
     except mlflow.exceptions.MlflowException:
-        pass  # no champion yet
-    if better:
+        current = None  # no champion yet
+    if current is not None:
+        previous = current.version
+        promote, previous_value, reason = _promotion(current, metric, value, greater_is_better, match)
+    if hold:
+        promote, reason = False, hold
+    if promote:
         client.set_registered_model_alias(name, CHAMPION, mv.version)
-    return RegistrationResult(name, str(mv.version), better, previous, previous_value)
+    elif reason:
+        log.warning("%s v%s: champion alias not moved: %s", name, mv.version, reason)
+    return RegistrationResult(name, str(mv.version), promote, previous, previous_value, reason)
 
 
 def resolve_model_uri(uri: str) -> str:

@@ -42,9 +42,9 @@ def run_block(block: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
-def _predictions(path: Path, n: int) -> pd.DataFrame:
+def _predictions(path: Path, n: int, column: str) -> pd.DataFrame:
     df = pd.read_csv(path)
-    assert len(df) == n and "prediction" in df.columns and df["prediction"].notna().all()
+    assert len(df) == n and column in df.columns and df[column].notna().all(), df.columns.tolist()
     return df
 
 
@@ -65,16 +65,11 @@ def test_structure_quickstart(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "my-rna" / "summary.json").read_text())
     assert summary["registration"]["name"] == "my-rna"
     assert {m["model"] for m in summary["models"]} == {"lasso-signatures", "hgb-signatures"}
-    df = _predictions(tmp_path / "my-rna-predictions.csv", 3)
+    df = _predictions(tmp_path / "my-rna-predictions.csv", 3, "prediction")
     assert df["variant"].tolist() == ["A12C", "G13A;U75C", "A12C;C74G"]
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-    strict=True,
-    reason="`dynamotif sequence` keeps only the last of repeated --data/--test flags until every list "
-    "option takes a repeated flag (the CLI list convention)",
-)
 def test_sequence_quickstart(tmp_path: Path) -> None:
     proc = run_block(quickstart_blocks()[1], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -82,4 +77,5 @@ def test_sequence_quickstart(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "my-rbp" / "summary.json").read_text())
     assert summary["registered"]["name"] == "my-rbp" and "test_roc_auc" in summary["test_metrics"]
     assert (tmp_path / "my-rbp-motifs" / "report.html").exists()
-    _predictions(tmp_path / "my-rbp-predictions.csv", 6)
+    df = _predictions(tmp_path / "my-rbp-predictions.csv", 6, "p_PUM2")
+    assert df["p_PUM2"].between(0, 1).all()

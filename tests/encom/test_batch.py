@@ -211,3 +211,22 @@ def test_cli_skip_failed(three_files, tmp_path, capsys):
     assert pd.read_csv(out)["structure"].unique().tolist() == ["s0.pdb"]
     params = json.loads((tmp_path / "sig.csv.params.json").read_text())
     assert params["n_structures"] == 1 and "bad.pdb" in params["failed"]
+
+
+def test_batch_chunks_are_keyed_by_content(three_files, tmp_path, monkeypatch):
+    """A structure edited in place (same name) is recomputed; an unchanged one is not."""
+    chunks = tmp_path / "chunks"
+    compute_signatures_batch(three_files, BETAS, out=chunks, chunk_size=1, progress=False)
+    text = three_files[1].read_text()
+    three_files[1].write_text(three_files[2].read_text())  # s1.pdb now holds s2's coordinates
+    calls = []
+    real = batch_mod.compute_signatures
+    monkeypatch.setattr(
+        batch_mod, "compute_signatures", lambda s, *a, **k: calls.append(s) or real(s, *a, **k)
+    )
+    again = compute_signatures_batch(three_files, BETAS, out=chunks, chunk_size=1, progress=False)
+    assert [os.path.basename(str(c)) for c in calls] == ["s1.pdb"]
+    s1 = again[again.structure == "s1.pdb"].value.to_numpy()
+    s2 = again[again.structure == "s2.pdb"].value.to_numpy()
+    np.testing.assert_array_equal(s1, s2)
+    assert text != three_files[1].read_text()

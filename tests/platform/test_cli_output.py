@@ -105,17 +105,6 @@ def test_write_json_writes_null_for_nan_and_infinity(tmp_path: Path) -> None:
     assert strict_json(path) == {"r": None, "ef": [None, 0.5], "n": 3}
 
 
-def test_registration_reads_as_a_sentence() -> None:
-    from flows.tracking import RegistrationResult, describe_registration
-
-    assert describe_registration({"name": "rbp", "version": "3", "promoted": True}) == (
-        "rbp v3, now models:/rbp@champion"
-    )
-    kept = RegistrationResult("rbp", "4", False, previous_champion="3", previous_value=0.9)
-    assert describe_registration(kept).startswith("rbp v4, not promoted (@champion stays on v3")
-    assert describe_registration(None) == "not registered"
-
-
 def test_refusal_reason_keeps_the_reason_and_the_schema() -> None:
     from flows.predict import refusal_reason
 
@@ -128,19 +117,3 @@ def test_refusal_reason_keeps_the_reason_and_the_schema() -> None:
         "'mcfold_energy': double (required)]."
     )
     assert refusal_reason("row 1 'hello':\n not a variant") == "row 1 'hello': not a variant"
-
-
-def test_project_pyfuncs_are_logged_from_code(tmp_path: Path) -> None:
-    import mlflow
-
-    from flows.predict import DynaSigPyfunc
-    from flows.tracking import _model_code_file
-
-    code = _model_code_file(DynaSigPyfunc(), tmp_path)
-    assert code is not None and "from flows.predict import DynaSigPyfunc" in code.read_text()
-
-    class Local(mlflow.pyfunc.PythonModel):
-        def predict(self, context, model_input: object, params=None):  # type: ignore[no-untyped-def]
-            return model_input
-
-    assert _model_code_file(Local(), tmp_path) is None  # not importable by name: pickled as before

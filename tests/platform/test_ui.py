@@ -1,4 +1,4 @@
-"""``dynamotif ui`` opens each experiment on its runs table; the parent run carries the best model."""
+"""``dynamotif ui`` opens each experiment on its runs table with the key metrics as columns."""
 
 from __future__ import annotations
 
@@ -29,34 +29,23 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _flow_run(tmp: Path) -> str:
-    """A parent run with two nested model runs, each with a plot; returns the parent's run id."""
+def _flow_run() -> str:
+    """A parent run with its summary metrics and two nested model runs; returns the parent's run id."""
     from flows import tracking
 
     with tracking.parent_run("dynasig", run_name="study") as run:
         for name, r2 in (("lasso", 0.4), ("rf", 0.6)):
             with tracking.nested_run(name):
                 tracking.log_metrics({"val_r2": r2, "test_r2": r2 - 0.1})
-                plot = tmp / f"{name}.png"
-                plot.write_bytes(b"\x89PNG " + name.encode())
-                tracking.log_artifact(plot, "plots")
-        tracking.log_metrics({"best_val_r2": 0.6})
-        assert tracking.adopt_best_child("rf") is not None
-        assert tracking.adopt_best_child("absent") is None
+        tracking.log_metrics({"best_val_r2": 0.6, "best_test_r2": 0.5, "n_train": 30})
     return run.info.run_id
 
 
-def test_parent_run_adopts_the_best_childs_metrics_and_plots(store: Path) -> None:
+def test_flow_experiments_open_on_the_runs_table(store: Path) -> None:
     from mlflow import MlflowClient
 
-    parent_id = _flow_run(store)
     client = MlflowClient()
-    parent = client.get_run(parent_id)
-    assert parent.data.metrics["best_val_r2"] == 0.6  # kept, not overwritten
-    assert parent.data.metrics["best_test_r2"] == pytest.approx(0.5)
-    names = [a.path for a in client.list_artifacts(parent_id, "best_model/plots")]
-    assert names == ["best_model/plots/rf.png"]
-    exp = client.get_experiment(parent.info.experiment_id)
+    exp = client.get_experiment(client.get_run(_flow_run()).info.experiment_id)
     assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
 
 
@@ -65,7 +54,7 @@ def test_runs_table_view_names_the_key_metric_columns(store: Path) -> None:
 
     from flows import tracking
 
-    _flow_run(store)
+    _flow_run()
     [(name, url)] = tracking.runs_table_views("http://127.0.0.1:5000")
     assert name == "dynamotif-dynasig"
     exp = MlflowClient().get_experiment_by_name(name)
@@ -77,7 +66,7 @@ def test_runs_table_view_names_the_key_metric_columns(store: Path) -> None:
 
 @pytest.mark.integration
 def test_ui_command_serves_and_prints_the_runs_table_links(store: Path) -> None:
-    _flow_run(store)
+    _flow_run()
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("MLFLOW_TRACKING_URI")  # the default store of the folder: ./mlflow.db
