@@ -88,7 +88,9 @@ class DynaSigPipeline:
 
     @property
     def needs_signatures(self) -> bool:
-        return self.fitted.predictors in ("signatures", "both")
+        from components.dynasig_ml.predictors import parse_predictors
+
+        return "signatures" in parse_predictors(self.fitted.predictors)
 
     @property
     def input_columns(self) -> list[str]:
