@@ -257,7 +257,7 @@ def structure_columns(atoms: object) -> tuple[list[str], np.ndarray, list[tuple[
 
 
 def residue_context(
-    atoms: object, wt_signature: np.ndarray, labels: Sequence[str], betas: Sequence[float]
+    atoms: object, wt_signature: np.ndarray, labels: Sequence[str], betas: Sequence[float] | np.ndarray
 ) -> ResidueContext:
     """Build the :class:`ResidueContext` of a WT structure and its signature.
 
