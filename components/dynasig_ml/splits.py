@@ -185,7 +185,11 @@ def make_split(spec: str, data: Dataset, *, seed: int = 0) -> Split:
     """
     check_split_spec(spec)
     if is_outer_cv(spec):
-        raise InputError(f"split {spec!r} is a cross-validation: use outer_folds")
+        raise InputError(
+            f"split {spec!r} is an outer cross-validation (out-of-fold predictions over every variant, "
+            "components.dynasig_ml.crossval); a DynaSig run takes one train/test split: random:0.2, "
+            "n_mut:3, column:NAME or ids:FILE.json"
+        )
     kind, _, arg = spec.partition(":")
     train, test = SPLITS[kind][1](spec, arg, data, seed)
     if train.size == 0 or test.size == 0:

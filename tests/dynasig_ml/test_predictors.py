@@ -167,3 +167,21 @@ def test_cross_validate_out_of_fold_and_per_fold_selection():
     for i, r in enumerate(sel.folds):
         assert r.val_r2 == max(a.folds[i].val_r2, b.folds[i].val_r2)
     assert set(sel.predictions().columns) == {"variant", "predicted", "measured"}
+
+
+def test_pipeline_predicts_variant_strings_with_derived_blocks(tiny, tmp_path):
+    from components.dynasig_ml.pipeline import DynaSigPipeline
+
+    atoms, sigs, context = tiny
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({"variant": VARIANTS, "y": rng.normal(size=len(VARIANTS)), "e": rng.normal(size=8)})
+    data = build_dataset(table, "y", signatures=sigs, features=["e"], context=context)
+    sp = make_split("random:0.3", data, seed=1)
+    res = fit_model(
+        data, sp, parse_model_spec("ridge"), predictors="local+features", validation="cv:2", betas=[1.0]
+    )
+    pdb = tmp_path / "wt.pdb"
+    pdb.write_text(shared("nrgten_test_structures", "test_medium.pdb").read_text())
+    pipe = DynaSigPipeline.load(DynaSigPipeline(res.fitted, wt_pdb=pdb).save(tmp_path / "pipe"))
+    test = table.iloc[sp.test]
+    np.testing.assert_allclose(pipe.predict_frame(test), res.pred_test, rtol=1e-6, atol=1e-9)
