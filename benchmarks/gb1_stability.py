@@ -186,7 +186,7 @@ def baselines_on_folds(glb: dict, data, folds_by: dict) -> dict:
     from sklearn.linear_model import RidgeCV
 
     from components.dynasig_ml.crossval import oof_metrics
-    from components.dynasig_ml.variants import canonical_variant
+    from components.mutation.variants import canonical_variant
 
     ids = [canonical_variant(v) for v in glb["d"].variant]
     if ids != list(data.ids):
@@ -246,8 +246,8 @@ def main(argv: list[str] | None = None) -> dict:
     from components.dynasig_ml.metrics import pearson_r, spearman_rho
     from components.dynasig_ml.predictors import residue_context
     from components.dynasig_ml.splits import outer_folds
-    from components.dynasig_ml.variants import canonical_variant
     from components.encom import read_structure
+    from components.mutation.variants import canonical_variant
 
     t_all = time.perf_counter()
     stages: dict[str, float] = {}

@@ -31,7 +31,7 @@ from components.dynasig_ml.predictors import (
     derive_predictors,
     parse_predictors,
 )
-from components.dynasig_ml.variants import canonical_variant
+from components.mutation.variants import canonical_variant
 
 __all__ = [
     "SignatureSet",

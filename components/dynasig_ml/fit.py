@@ -112,8 +112,9 @@ class ModelResult:
     """Selection curves, chosen hyper-parameters, test metrics and the fitted model.
 
     ``y_val`` / ``pred_val`` are the validation targets and the out-of-fold predictions of the selected
-    (β, α) over all folds (for intervals on the validation score); ``val_baseline_r2`` is the mean
-    validation R² of predicting each fold's fitting-set mean (the mean predictor).
+    (β, α) over all folds, pooled (for intervals on the validation score); ``base_val`` holds the
+    mean predictor's (each fold's fitting-set mean) on the same rows and ``val_baseline_r2`` its mean
+    validation R² over folds.
     """
 
     label: str
@@ -134,6 +135,7 @@ class ModelResult:
     extra: dict[str, Any] = field(default_factory=dict)
     y_val: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pred_val: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    base_val: np.ndarray = field(default_factory=lambda: np.zeros(0))
     val_baseline_r2: float = float("nan")
 
     def params(self) -> dict[str, Any]:
@@ -346,6 +348,7 @@ def _fit_model(
         n_not_converged=n_bad,
         y_val=np.concatenate([data.y[v] for _, v in folds]),
         pred_val=np.concatenate(best_val_pred),
+        base_val=np.concatenate([np.full(v.size, data.y[f].mean()) for f, v in folds]),
         val_baseline_r2=float(np.mean([r2(data.y[v], np.full(v.size, data.y[f].mean())) for f, v in folds])),
     )
 

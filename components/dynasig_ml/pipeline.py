@@ -27,8 +27,8 @@ import pandas as pd
 from components.common.errors import InputError
 from components.dynasig_ml.data import SignatureSet
 from components.dynasig_ml.fit import FittedModel
-from components.dynasig_ml.variants import canonical_variant
 from components.encom.params import DEFAULT_PARAMS
+from components.mutation.variants import canonical_variant
 
 __all__ = ["variant_signatures", "DynaSigPipeline", "signature_labels", "TRUSTED_TYPES"]
 
@@ -132,7 +132,9 @@ class DynaSigPipeline:
         if missing:
             raise InputError(f"this model also needs column(s) {', '.join(missing)}")
         keys = [
-            canonical_variant(v if isinstance(v, str) else "WT", record=f"row {i + 1}")
+            canonical_variant(
+                "WT" if v is None or (isinstance(v, float) and np.isnan(v)) else v, record=f"row {i + 1}"
+            )
             for i, v in enumerate(df["variant"])
         ]
         feats = None

@@ -60,7 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from components.common.errors import InputError
-from components.dynasig_ml.variants import WT, mutation_positions
+from components.mutation.variants import WT, mutation_positions
 
 __all__ = [
     "BLOCKS",

@@ -41,7 +41,7 @@ from components.dynasig_ml.coefmap import CoefficientMap, map_coefficients
 from components.dynasig_ml.config import DynasigConfig
 from components.dynasig_ml.data import Dataset, SignatureSet, build_dataset, load_signatures
 from components.dynasig_ml.fit import ModelResult, best_result, fit_model, fit_plan
-from components.dynasig_ml.metrics import CI_METRICS, bootstrap_ci
+from components.dynasig_ml.metrics import CI_METRICS, bootstrap_ci, improvement_ci
 from components.dynasig_ml.models import ModelSpec, parse_model_spec
 from components.dynasig_ml.predictors import ResidueContext, needs_wt, residue_context
 from components.dynasig_ml.signature_cache import (
@@ -53,7 +53,7 @@ from components.dynasig_ml.signature_cache import (
     plan_chunks,
 )
 from components.dynasig_ml.splits import Split, make_split, validation_folds
-from components.dynasig_ml.variants import canonical_variant
+from components.mutation.variants import canonical_variant
 
 __all__ = [
     "Inputs",
@@ -151,8 +151,10 @@ class FitJob:
 class Evaluation:
     """Metrics of one fitted model with bootstrap intervals, and whether its selection is reliable.
 
-    ``reliable`` is False when the lower bound of the validation R² interval does not exceed the
-    validation R² of the mean predictor: such a model must not take the ``champion`` alias.
+    Intervals of validation metrics are over the pooled out-of-fold predictions. ``reliable`` is False
+    when the model does not lower the mean predictor's squared error on the validation rows beyond the
+    bootstrap interval (lower bound of the per-variant gain <= 0): such a model must not take the
+    ``champion`` alias.
     """
 
     label: str
@@ -337,13 +339,17 @@ def evaluate(result: ModelResult, config: DynasigConfig) -> Evaluation:
             f"{result.label}: validation on {n_val} variants (< {MIN_SELECTION_ROWS}) is too small to "
             "select on reliably"
         )
-    low = metrics.get("val_r2_ci_low", result.val_r2)
-    reliable = bool(np.isfinite(low) and low > result.val_baseline_r2)
+    gain, low, high = improvement_ci(
+        result.y_val, result.pred_val, result.base_val, n_resamples=config.bootstrap, seed=config.seed
+    )
+    metrics.update({"val_gain_over_mean": gain, "val_gain_ci_low": low, "val_gain_ci_high": high})
+    reliable = bool(np.isfinite(low) and low > 0)
     reason = ""
     if not reliable:
         reason = (
-            f"validation R² {result.val_r2:.3f} (95 % interval lower bound {low:.3f}) does not beat the "
-            f"mean predictor ({result.val_baseline_r2:.3f}) beyond its interval"
+            f"validation R² {result.val_r2:.3f} does not beat the mean predictor "
+            f"({result.val_baseline_r2:.3f}) beyond its interval (squared-error gain per variant "
+            f"{gain:.3g}, 95 % interval {low:.3g} to {high:.3g})"
         )
         notes.append(f"{result.label}: {reason}")
     return Evaluation(result.label, metrics, reliable, tuple(notes), reason)

@@ -36,7 +36,7 @@ import numpy as np
 
 from components.common.errors import InputError
 from components.dynasig_ml.data import Dataset
-from components.dynasig_ml.variants import canonical_variant, mutation_positions, n_mutations
+from components.mutation.variants import canonical_variant, mutation_positions, n_mutations
 
 __all__ = [
     "SPLITS",

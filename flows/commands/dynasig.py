@@ -12,6 +12,8 @@ from typing import Any
 
 import typer
 
+from flows.commands import ListConventionCommand
+
 
 def _config_mapping(options: dict[str, Any], config_file: Path | None) -> dict[str, Any]:
     """Options given on the command line (over a JSON config file's values), keyed like the config."""
@@ -26,7 +28,7 @@ def _config_mapping(options: dict[str, Any], config_file: Path | None) -> dict[s
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("dynasig")
+    @app.command("dynasig", cls=ListConventionCommand)
     def dynasig(
         structure: Path | None = typer.Option(None, "--structure", help="WT structure (PDB or mmCIF)."),
         variants: Path | None = typer.Option(

@@ -7,10 +7,11 @@ from pathlib import Path
 import typer
 
 from components.encom.params import DEFAULT_PARAMS
+from flows.commands import ListConventionCommand
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("signatures")
+    @app.command("signatures", cls=ListConventionCommand)
     def signatures(
         structures: list[Path] = typer.Argument(..., help="PDB or mmCIF files."),
         out: Path = typer.Option(..., "--out", help="Output table: .parquet, .csv, .tsv (optionally .gz)."),

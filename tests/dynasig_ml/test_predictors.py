@@ -17,8 +17,8 @@ from components.dynasig_ml.predictors import (
     residue_context,
 )
 from components.dynasig_ml.splits import is_outer_cv, make_split, outer_folds
-from components.dynasig_ml.variants import mutation_positions
 from components.encom import compute_signatures, read_structure
+from components.mutation.variants import mutation_positions
 from tests.conftest import shared
 
 BETAS = [np.exp(-1.0), 1.0, np.e]

@@ -13,7 +13,7 @@ from mlflow.exceptions import MlflowException
 
 from components.common import serving
 from components.common.errors import InputError
-from components.dynasig_ml.variants import canonical_variant
+from components.mutation.variants import canonical_variant
 from tests.conftest import REPO
 
 
