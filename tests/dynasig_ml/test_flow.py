@@ -326,6 +326,29 @@ def test_failure_inside_the_flow_marks_the_run_failed(
     assert runs[0].data.tags["error"].startswith("simulated crash")
 
 
+def test_skip_invalid_writes_rejected_csv_and_logs_the_count(
+    small_inputs, mlflow_env, prefect_harness, capsys
+) -> None:
+    from mlflow import MlflowClient
+
+    from flows.cli import main
+
+    d = small_inputs["dir"]
+    work = d / "work-skip"
+    args = ["dynasig", "--structure", str(WT), "--variants", str(d / "unknown.csv"), "--target", "eff"]
+    args += ["--features", "mcfold_energy", "--split", "random:0.3", "--model", "ridge", "--skip-invalid"]
+    args += ["--name", "test-skip", "--work-dir", str(work)]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    out = next(json.loads(line) for line in captured.out.splitlines() if line.startswith("{"))
+    rejected = pd.read_csv(work / "rejected.csv")
+    assert rejected["row"].tolist() == [5] and rejected["variant"].tolist() == ["A13C"]
+    assert "wild-type letter" in rejected["reason"][0]
+    assert "1 invalid variant row(s) left out" in captured.err
+    run = MlflowClient(mlflow_env).get_run(out["run_id"])
+    assert run.data.metrics["n_rejected"] == 1 and run.data.metrics["n_used"] == 19
+
+
 def test_unreliable_validation_registers_without_alias(small_inputs, mlflow_env, prefect_harness) -> None:
     """A model whose validation R² does not beat the mean predictor beyond its interval is not promoted."""
     from mlflow import MlflowClient
