@@ -96,6 +96,30 @@ def test_dockerfile_targets_match_the_components():
     assert not re.search(r"(PASSWORD|SECRET|TOKEN)\s*=", text, re.IGNORECASE), "no secrets in images"
 
 
+def _component_entry_points() -> list[str]:
+    stages = _targets(DOCKER / "Dockerfile")
+    return sorted(
+        m.group(1)
+        for lines in stages.values()
+        for line in lines
+        if (m := re.match(r'ENTRYPOINT \["python", "-m", "components\.(\w+)"\]', line))
+    )
+
+
+@pytest.mark.parametrize("component", _component_entry_points())
+def test_every_component_image_entry_point_starts(component):
+    """The other direction: every image's ``python -m components.X`` exists and answers --help."""
+    assert (REPO / "components" / component / "__main__.py").is_file(), f"components/{component}/__main__.py"
+    res = subprocess.run(
+        [sys.executable, "-m", f"components.{component}", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0 and "usage" in res.stdout.lower(), res.stderr[-1000:]
+
+
 def _compose() -> dict:
     return yaml.safe_load(COMPOSE.read_text())
 
