@@ -1,5 +1,5 @@
 """Fixtures of the stack tests: PostgreSQL, MLflow and Prefect servers on it and a process worker,
-started once per test session (``tests/stack/services.py``), and one DynaSig flow run triggered
+started once for this folder and stopped after its last test (``tests/stack/services.py``), and one DynaSig flow run triggered
 through the Prefect API on the deployment from ``prefect.yaml``.
 
 Without PostgreSQL installed the tests are skipped, unless ``DYNAMOTIF_REQUIRE_STACK=1`` (set by
@@ -30,7 +30,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def artifacts_dir() -> Path:
     """Where screenshots and start-up figures go: ``DYNAMOTIF_TEST_ARTIFACTS`` or ``test-artifacts/``."""
     path = Path(os.environ.get("DYNAMOTIF_TEST_ARTIFACTS", REPO / "test-artifacts")) / "stack"
@@ -44,7 +44,7 @@ def _write_timings(stack: services.Stack, artifacts_dir: Path) -> None:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory, artifacts_dir):
     """The running stack (:class:`tests.stack.services.Stack`); start-up seconds in ``stack-timings.json``."""
     try:
@@ -56,7 +56,7 @@ def stack(tmp_path_factory, artifacts_dir):
         yield st
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dynasig_flow_run(stack, tmp_path_factory, artifacts_dir) -> dict[str, Any]:
     """``prefect deploy`` of ``dynasig-process``, then one run created through the REST API as the UI's
     *Run* button does, waited for. 24 miR-125a variants (12 triple mutants train, 12 with 4-6 test)."""
