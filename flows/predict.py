@@ -5,9 +5,7 @@ Generic over the project's pyfunc models: DynaSig models take a DataFrame with a
 ENCoM signatures inside; sequence models take a ``sequence`` column. Whatever the model returns
 (a Series, an array or a DataFrame) is joined to the input rows.
 
-:class:`DynaSigPyfunc` is the pyfunc wrapper the DynaSig flow registers; serving it with
-``mlflow models serve -m models:/NAME@champion --env-manager local`` answers
-``{"dataframe_records": [{"variant": "A12C;C74A"}]}``.
+The DynaSig pyfunc lives in :mod:`components.dynasig_ml.serving` (logged as models-from-code).
 """
 
 from __future__ import annotations
@@ -20,31 +18,7 @@ import numpy as np
 import pandas as pd
 from prefect import flow
 
-__all__ = ["DynaSigPyfunc", "predict_table", "predict_flow", "to_frame"]
-
-
-class DynaSigPyfunc(mlflow.pyfunc.PythonModel):
-    """Variant strings -> mutation -> signatures -> standardise -> model (artifact ``pipeline``)."""
-
-    # no type hints on predict: MLflow would try (and fail) to build a schema from them
-    def load_context(self, context):  # type: ignore[no-untyped-def]
-        from components.dynasig_ml import DynaSigPipeline
-
-        self.pipeline = DynaSigPipeline.load(context.artifacts["pipeline"])
-        if self.pipeline.needs_signatures:  # compile ENCoM's kernels now, not in the first request
-            from components.dynasig_ml import variant_signatures
-
-            variant_signatures(
-                self.pipeline.wt_pdb, ["WT"], [self.pipeline.fitted.beta], params=self.pipeline.params
-            )
-
-    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
-        from flows.serving import check_batch, input_errors_as_bad_request
-
-        df = check_batch(model_input, columns=self.pipeline.input_columns)
-        with input_errors_as_bad_request():
-            pred = self.pipeline.predict_frame(df)
-        return pd.DataFrame({"variant": df["variant"].astype(str).to_numpy(), "prediction": pred})
+__all__ = ["predict_table", "predict_flow", "to_frame"]
 
 
 def to_frame(inputs: pd.DataFrame, output: Any) -> pd.DataFrame:

@@ -49,8 +49,8 @@ class SequencePyfunc(PythonModel):
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
+        from components.common.serving import check_batch, input_errors_as_bad_request
         from components.seqmodels.bundle import predict
-        from flows.serving import check_batch, input_errors_as_bad_request
 
         df = check_batch(model_input, columns=["sequence"])
         seqs = [str(s).strip().upper() for s in df["sequence"]]
