@@ -59,29 +59,33 @@ def stack(tmp_path_factory, artifacts_dir):
 @pytest.fixture(scope="package")
 def dynasig_flow_run(stack, tmp_path_factory, artifacts_dir) -> dict[str, Any]:
     """``prefect deploy`` of ``dynasig-process``, then one run created through the REST API as the UI's
-    *Run* button does, waited for. 24 miR-125a variants (12 triple mutants train, 12 with 4-6 test)."""
+    *Run* button does, waited for. 40 miR-125a variants (16 triple mutants train, 24 with 4-6 test):
+    with 4-fold CV on the training variants, the best model is promoted to ``champion`` (its validation
+    interval beats the mean predictor)."""
     work = tmp_path_factory.mktemp("dynasig-deployment")
     df = pd.read_csv(EXAMPLES / "mir125a" / "variants.csv")
-    pd.concat([df[df.n_mut == 3].head(12), df[df.n_mut > 3].head(12)]).to_csv(
+    pd.concat([df[df.n_mut == 3].head(16), df[df.n_mut > 3].head(24)]).to_csv(
         work / "variants.csv", index=False
     )
     t0 = time.perf_counter()
     services.deploy(stack, "dynasig-process")
     stack.timings["deploy_s"] = time.perf_counter() - t0
-    params = {
+    config = {
         "structure": str(EXAMPLES / "mir125a" / "mir125a_WT.pdb"),
         "variants": str(work / "variants.csv"),
         "target": "eff",
         "features": ["mcfold_energy"],
         "split": "n_mut:3",
         "models": ["lasso", "hgb:max_iter=20"],
-        "predictor_sets": ["both"],
+        "predictors": ["both", "features"],
+        "validation": "cv:4",
         "betas": [math.e**-1, 1.0, math.e],
-        "chunk_size": 12,
+        "chunk_size": 20,
         "name": DYNASIG_MODEL,
         "experiment": DYNASIG_MODEL,
         "work_dir": str(work / "out"),
     }
+    params = {"config": config}
     t0 = time.perf_counter()
     flow_run_id = services.run_deployment_via_api(stack, "dynasig", "dynasig-process", params)
     run = services.wait_flow_run(stack, flow_run_id, timeout_s=600)

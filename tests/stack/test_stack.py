@@ -45,11 +45,16 @@ def test_mlflow_runs_artifacts_and_champion(stack, dynasig_flow_run) -> None:
     parent = parents[0]
     assert parent.info.status == "FINISHED"
     assert parent.info.artifact_uri.startswith("mlflow-artifacts:"), parent.info.artifact_uri
-    assert parent.data.metrics["n_train"] == 12 and parent.data.metrics["n_test"] == 12
+    assert parent.data.metrics["n_train"] == 16 and parent.data.metrics["n_test"] == 24
     children = client.search_runs(
         [exp.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
     )
-    assert sorted(c.info.run_name for c in children) == ["hgb-both", "lasso-both"]
+    assert sorted(c.info.run_name for c in children) == [
+        "hgb-both",
+        "hgb-features",
+        "lasso-both",
+        "lasso-features",
+    ]
     for child in children:
         assert child.info.status == "FINISHED"
         assert {"val_r2", "test_r2"} <= set(child.data.metrics)

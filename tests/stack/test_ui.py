@@ -138,18 +138,37 @@ def test_mlflow_experiment_parent_and_nested_runs(stack, dynasig_flow_run, brows
     )
 
 
+def _chart_titled(driver, metric: str) -> bool:
+    """A drawn chart whose card is titled ``metric``."""
+    from selenium.webdriver.common.by import By
+
+    xpath = (
+        f"//*[normalize-space(text())='{metric}']/ancestor::*[.//*[contains(@class, 'js-plotly-plot')]][1]"
+    )
+    return bool(driver.find_elements(By.XPATH, xpath))
+
+
 def test_mlflow_metric_chart_and_logged_plot(stack, dynasig_flow_run, browser, page) -> None:
     from selenium.webdriver.common.by import By
 
     client, exp_id, _, children = _runs(stack, dynasig_flow_run["id"])
     child = children["lasso-both"]
     base = f"{stack.mlflow_uri}/#/experiments/{exp_id}/runs/{child.info.run_id}"
+    charts = ".js-plotly-plot"
     page(
         f"{base}/model-metrics",
         "mlflow-metric-charts",
         "Model metrics",
-        "test_r2",  # the charts are virtualised: the first rows (alphabetical) are the ones drawn
-        ready=lambda d: len(d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")) > 0,
+        ready=lambda d: len(d.find_elements(By.CSS_SELECTOR, charts)) > 0,
+    )
+    # the chart grid is virtualised: search for the selection metric's chart
+    box = browser.find_element(By.CSS_SELECTOR, "input[placeholder*='Search metric charts']")
+    box.send_keys("val_r2")
+    page(
+        None,
+        "mlflow-metric-chart-val_r2",
+        "val_r2",
+        ready=lambda d: _chart_titled(d, "val_r2"),
     )
     png = Path(client.download_artifacts(child.info.run_id, "plots/pred_vs_measured.png")).read_bytes()
     width = struct.unpack(">I", png[16:20])[0]  # IHDR width
