@@ -185,7 +185,7 @@ def malformed_cases(max_rows: int, column: str = "variant") -> dict[str, tuple[b
 
 
 def check_malformed(url: str, max_rows: int, column: str) -> dict[str, dict[str, Any]]:
-    """Send every malformed case; status and the start of the message of each answer."""
+    """Send every malformed case; the status and the message of each answer."""
     out = {}
     for case, (body, ctype) in malformed_cases(max_rows, column).items():
         status, text = post(url, body, ctype)
@@ -193,10 +193,12 @@ def check_malformed(url: str, max_rows: int, column: str) -> dict[str, dict[str,
             message = str(json.loads(text).get("message", ""))
         except (ValueError, AttributeError):
             message = text
-        out[case] = {
-            "status": status,
-            "message": message.strip().splitlines()[0][:160] if message.strip() else "",
-        }
+        # MLflow puts the failing rows before the model's own message ("Failed to predict data ...
+        # Error: <message>"): keep the message, on one line
+        message = " ".join(message.split())
+        if "Error: " in message:
+            message = message.split("Error: ", 1)[1]
+        out[case] = {"status": status, "message": message[:200]}
     return out
 
 
@@ -206,7 +208,7 @@ def table_payloads(
     """``n`` request bodies of ``batch`` random rows of a CSV/TSV table; returns (bodies, input column)."""
     import pandas as pd
 
-    table = pd.read_csv(path, sep=None, engine="python")
+    table = pd.read_csv(path, sep="\t" if path.suffix in (".tsv", ".tab") else ",")
     if columns:
         missing = [c for c in columns if c not in table.columns]
         if missing:
@@ -365,6 +367,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=8, help="rows (variants / sequences) per request")
     ap.add_argument("--max-rows", type=int, default=1000, help="DYNAMOTIF_SERVE_MAX_ROWS of the server")
     ap.add_argument(
+        "--keep-alive",
+        type=int,
+        default=30,
+        help="seconds the server keeps an idle connection (UVICORN_TIMEOUT_KEEP_ALIVE; uvicorn's own is 5)",
+    )
+    ap.add_argument(
         "--model-uri", help="serve this model instead of the stand-in (needs MLFLOW_TRACKING_URI)"
     )
     ap.add_argument("--payload-table", type=Path, help="CSV/TSV of input rows for --model-uri")
@@ -396,7 +404,10 @@ def main(argv: list[str] | None = None) -> int:
             port,
             tracking_uri=tracking_uri,
             workers=args.workers,
-            env={"DYNAMOTIF_SERVE_MAX_ROWS": str(args.max_rows)},
+            env={
+                "DYNAMOTIF_SERVE_MAX_ROWS": str(args.max_rows),
+                "UVICORN_TIMEOUT_KEEP_ALIVE": str(args.keep_alive),
+            },
         )
         try:
             ready_s = wait_ready(proc, url)
@@ -420,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         "clients": args.clients,
         "duration_s": args.duration,
         "server_workers": args.workers,
+        "keep_alive_s": args.keep_alive,
         "batch": args.batch,
         "server_ready_s": round(ready_s, 1),
         **result,

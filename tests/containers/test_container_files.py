@@ -214,15 +214,36 @@ def test_prefect_yaml_entrypoints_resolve_to_flows(module):
 STRUCTURE_PACKAGES = ("common", "encom", "mutation")
 
 
-def _third_party_imports(folder: Path) -> set[str]:
-    """Top-level names of every module imported anywhere under ``folder`` that is neither stdlib nor ours."""
-    found = set()
-    for path in folder.rglob("*.py"):
+def _module_files(module: str) -> list[Path]:
+    """The source file(s) of ``components.x.y`` (a module, or a package's every file)."""
+    path = REPO.joinpath(*module.split("."))
+    if path.with_suffix(".py").exists():
+        return [path.with_suffix(".py")]
+    return sorted(path.rglob("*.py")) if path.is_dir() else []
+
+
+def _third_party_imports(*roots: str) -> set[str]:
+    """Top-level names of the third-party modules imported by the ``roots`` packages and every
+    ``components`` module they import, transitively (neither stdlib nor ours)."""
+    found: set[str] = set()
+    seen: set[Path] = set()
+    todo = [f for root in roots for f in _module_files(root)]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
         for node in ast.walk(ast.parse(path.read_text())):
+            names = []
             if isinstance(node, ast.Import):
-                found.update(a.name.split(".")[0] for a in node.names)
+                names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                found.add(node.module.split(".")[0])
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                if name.startswith("components."):
+                    todo.extend(_module_files(name))
+                else:
+                    found.add(name.split(".")[0])
     return {n for n in found if n not in sys.stdlib_module_names and n not in ("components", "__future__")}
 
 
@@ -243,11 +264,10 @@ def test_structure_image_installs_what_its_components_import_and_no_torch():
     names = {re.split(r"[<>=!~ ;\[]", line)[0].lower() for line in res.stdout.split()}
     dist_of = packages_distributions()
     needed = set()
-    for package in STRUCTURE_PACKAGES:
-        for module in _third_party_imports(REPO / "components" / package):
-            dists = dist_of.get(module)
-            assert dists, f"components/{package} imports {module}, which no installed distribution provides"
-            needed.update(d.lower() for d in dists)
+    for module in _third_party_imports("components.encom", "components.mutation"):
+        dists = dist_of.get(module)
+        assert dists, f"the structure components import {module}, which no installed distribution provides"
+        needed.update(d.lower() for d in dists)
     assert needed <= names, f"the structure image lacks {sorted(needed - names)}"
     assert not {"torch", "mlflow", "prefect", "lightning"} & names
 
