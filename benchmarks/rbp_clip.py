@@ -66,9 +66,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from components.seqmodels.data import load_data, split_data
+    from components.seqmodels import run
+    from components.seqmodels.config import SequenceConfig
     from components.seqmodels.networks import CNN_DEFAULTS
-    from components.seqmodels.pipeline import evaluate, prepare_structures, train_model
     from components.seqmodels.training import TRAIN_DEFAULTS
 
     d = Path(args.data)
@@ -102,21 +102,30 @@ def main() -> None:
                 ]
                 for part in ("train", "test")
             }
-            train, alph = load_data(files["train"])
-            test, _ = load_data(files["test"], alphabet=alph)
+            cfg = SequenceConfig(
+                data=tuple(files["train"]),
+                test=tuple(files["test"]),
+                fold=mode == "struct",
+                length=200,
+                params=params,
+                seed=args.seed,
+                cache_dir=cache,
+                motifs=False,
+            )
+            train, test, alph = run.load_inputs(cfg)
+            assert test is not None
             if args.quick:
                 train = _subsample(train, QUICK["n_train"], args.seed)
                 test = _subsample(test, QUICK["n_test"], args.seed)
-            tr, va = split_data(train, (0.9,), args.seed)
-            fold_s = 0.0
-            if mode == "struct":
-                stats: dict = {}
-                tr, va, test = prepare_structures([tr, va, test], alph, cache_dir=cache, stats=stats)
-                fold_s = stats.get("seconds", 0.0)
-            bundle, fit = train_model(
-                tr, va, alph, params=params, length=200, uses_structure=mode == "struct", seed=args.seed
-            )
-            metrics, _ = evaluate(bundle, test)
+            splits = run.split(cfg, train, test, alph)
+            if cfg.fold:
+                splits = run.fold(splits, cfg)
+            fold_s = splits.fold_stats.get("seconds", 0.0)
+            trained = run.train(splits, cfg, run.final_params(cfg, cfg.fixed_params()), length=200)
+            bundle, fit = trained.bundle, trained.result
+            assert bundle is not None and fit is not None
+            metrics = run.evaluate(bundle, splits.test).metrics
+            tr, test = splits.train, splits.test
             res[mode] = {
                 "roc_auc": round(metrics["roc_auc"], 4),
                 "pr_auc": round(metrics["pr_auc"], 4),

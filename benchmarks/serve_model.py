@@ -16,7 +16,7 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 from components.common.serving import guarded_predict, validate_column
-from components.dynasig_ml.variants import canonical_variant, mutation_positions
+from components.mutation.variants import canonical_variant, mutation_positions
 
 
 class VariantEffectModel(PythonModel):

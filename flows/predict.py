@@ -1,4 +1,4 @@
-"""Predictions from a registered model: ``models:/NAME@champion`` + a table -> a table.
+"""Predictions from a registered model: ``models:/NAME@champion`` + a table or FASTA -> a table.
 
 Generic over the project's pyfunc models: DynaSig models take a DataFrame with a ``variant`` column
 (+ the extra feature columns they were trained with, e.g. ``mcfold_energy``) and run mutation +
@@ -10,6 +10,7 @@ The DynaSig pyfunc lives in :mod:`components.dynasig_ml.serving` (logged as mode
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 from prefect import flow
 
-__all__ = ["predict_table", "predict_flow", "to_frame"]
+__all__ = ["predict_table", "predict_flow", "refusal_reason", "to_frame", "read_inputs"]
 
 
 def to_frame(inputs: pd.DataFrame, output: Any) -> pd.DataFrame:
@@ -37,23 +38,99 @@ def to_frame(inputs: pd.DataFrame, output: Any) -> pd.DataFrame:
     return res
 
 
-def predict_table(model_uri: str, input_path: str | Path, out_path: str | Path) -> pd.DataFrame:
-    """Load ``model_uri`` (via :mod:`flows.tracking`), predict every row of ``input_path``, write ``out_path``."""
-    from components.common.errors import InputError
-    from components.common.io import read_table, write_table
-    from flows import tracking
+FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")
 
-    table = read_table(input_path)
+
+def read_inputs(path: str | Path) -> pd.DataFrame:
+    """A table (CSV/TSV/Parquet), or a FASTA file as columns ``id``, ``sequence`` (+ ``structure``
+    for a 3-line FASTA with dot-brackets)."""
+    from components.common.io import read_table
+
+    if not str(path).lower().endswith(FASTA_SUFFIXES):
+        return read_table(path)
+    from components.seqmodels.data import read_fasta_records
+
+    records = read_fasta_records(path)
+    df = pd.DataFrame(
+        {"id": [h.split()[0] if h else "" for h, *_ in records], "sequence": [r[1] for r in records]}
+    )
+    if all(r[2] is not None for r in records):
+        df["structure"] = [r[2] for r in records]
+    return df
+
+
+def _local_bundle(model: str | Path) -> Path | None:
+    """The bundle folder when ``model`` is a local folder (a bundle or ``sequence --out-dir``)."""
+    folder = Path(str(model))
+    if not folder.is_dir():
+        return None
+    for candidate in (folder, folder / "bundle"):
+        if (candidate / "bundle.json").is_file():
+            return candidate
+    return None
+
+
+def predict_table(model_uri: str, input_path: str | Path, out_path: str | Path) -> pd.DataFrame:
+    """Predict every row of ``input_path`` (table or FASTA) with ``model_uri`` and write ``out_path``.
+
+    ``model_uri``: ``models:/NAME@champion``, ``models:/NAME/3``, ``runs:/...`` (loaded through
+    :mod:`flows.tracking`), or a local sequence-model bundle folder (what ``dynamotif sequence
+    --out-dir`` writes: the folder or its ``bundle/``).
+    """
+    from components.common.errors import InputError
+    from components.common.io import write_table
+
+    table = read_inputs(input_path)
     if not ({"variant", "sequence"} & set(table.columns)):
         raise InputError("input needs a 'variant' or a 'sequence' column", file=input_path)
-    model = tracking.load_pyfunc(model_uri)
-    try:
-        output = model.predict(table)
-    except mlflow.exceptions.MlflowException as exc:  # a 400 from the wrapper: bad input rows
-        raise InputError(str(exc.message).splitlines()[0], file=input_path) from None
+    bundle_dir = _local_bundle(model_uri)
+    if bundle_dir is not None:
+        output = _predict_local(bundle_dir, table, input_path)
+    else:
+        from flows import tracking
+
+        model = tracking.load_pyfunc(model_uri)
+        try:
+            output = model.predict(table)
+        except mlflow.exceptions.MlflowException as exc:  # a 400 from the wrapper: bad input rows
+            raise InputError(refusal_reason(str(exc.message)), file=input_path) from None
     result = to_frame(table, output)
     write_table(result, out_path)
     return result
+
+
+_SCHEMA_ERROR = re.compile(
+    r"Failed to enforce schema of data '.*' with schema '(?P<schema>.*)'\. Error: (?P<why>.*)", re.S
+)
+
+
+def refusal_reason(message: str) -> str:
+    """One line saying why a model refused a table.
+
+    MLflow's schema enforcement quotes the whole input table (several lines) before the reason
+    (``Failed to enforce schema of data '   variant\n0  A12C' with schema '[...]'. Error: Model is missing
+    inputs ['mcfold_energy'].``); this keeps the reason and the schema the model takes. Other messages
+    are joined onto one line.
+    """
+    m = _SCHEMA_ERROR.match(message.strip())
+    if m:
+        return f"{' '.join(m['why'].split())} The model takes {m['schema']}."
+    return " ".join(message.split())
+
+
+def _predict_local(bundle_dir: Path, table: pd.DataFrame, input_path: str | Path) -> pd.DataFrame:
+    from components.common.errors import InputError
+    from components.seqmodels.bundle import load_bundle, predict_frame
+
+    if "sequence" not in table.columns:
+        raise InputError("a sequence model needs a 'sequence' column", file=input_path)
+    bundle = load_bundle(bundle_dir)
+    seqs = [str(s).strip().upper() for s in table["sequence"]]
+    dbs = [str(s) for s in table["structure"]] if "structure" in table.columns else None
+    try:
+        return predict_frame(bundle, seqs, dotbrackets=dbs)
+    except InputError as exc:
+        raise InputError(exc.reason, file=input_path, record=exc.record) from None
 
 
 @flow(name="predict", log_prints=False)

@@ -118,9 +118,14 @@ def compute_signature_chunks(
 
     t0 = time.perf_counter()
     todo = [c for c in chunks if not c.path.exists()]
-    stats = {"mutation_cpu_s": 0.0, "signatures_cpu_s": 0.0, "n_computed": 0.0}
-    bar = tqdm(total=sum(len(c.variants) for c in todo), unit="variant", desc="signatures", file=sys.stderr)
-    bar.disable = not progress or not todo
+    stats: dict[str, float] = {"mutation_cpu_s": 0.0, "signatures_cpu_s": 0.0, "n_computed": 0}
+    bar = tqdm(
+        total=sum(len(c.variants) for c in todo),
+        unit="variant",
+        desc="signatures",
+        file=sys.stderr,
+        disable=not progress or not todo,
+    )
 
     def account(res: ChunkStats) -> None:
         stats["mutation_cpu_s"] += res.mutation_s
@@ -139,7 +144,7 @@ def compute_signature_chunks(
     finally:
         bar.close()
     total = sum(len(c.variants) for c in chunks)
-    stats["n_cached"] = float(total - stats["n_computed"])
+    stats["n_cached"] = total - stats["n_computed"]
     stats["wall_s"] = time.perf_counter() - t0
     sigs = load_chunks([c.path for c in chunks])
     return sigs, stats

@@ -41,19 +41,19 @@ def _small_config(small_inputs, name: str, table: str = "ok.csv", **changes):
     from components.dynasig_ml.config import DynasigConfig
 
     d = small_inputs["dir"]
-    return DynasigConfig(
-        structure=WT,
-        variants=d / table,
-        target="eff",
-        features=("mcfold_energy",),
-        split="random:0.3",
-        signatures=small_inputs["sigs"],
-        betas=tuple(BETAS),
-        name=name,
-        experiment=name,
-        work_dir=d / f"work-{name}",
-        **changes,
-    )
+    options = {
+        "structure": WT,
+        "variants": d / table,
+        "target": "eff",
+        "features": ("mcfold_energy",),
+        "split": "random:0.3",
+        "signatures": small_inputs["sigs"],
+        "betas": tuple(BETAS),
+        "name": name,
+        "experiment": name,
+        "work_dir": d / f"work-{name}",
+    }
+    return DynasigConfig(**{**options, **changes})
 
 
 def _runs(client, experiment: str):
@@ -86,6 +86,7 @@ def flow_run(slice_table, mlflow_server, prefect_harness, tmp_path_factory):
         name="test-dynasig",
         experiment="test-dynasig",
         work_dir=work,
+        bootstrap=0,  # 3 validation variants: judged on the point estimate (see test_unreliable_...)
     )
     first = run_dynasig(config, workers=2)
     cache = sorted((work / "signature_cache").glob("*.npz"))
@@ -155,6 +156,9 @@ def test_registration_champion_and_resume(flow_run, mlflow_server) -> None:
     champion = client.get_model_version_by_alias("test-dynasig", "champion")
     assert champion.version == first["registration"]["version"]
     assert champion.tags["selection_metric"] == "val_r2"
+    assert champion.tags["split"] == "n_mut:3" and champion.tags["validation"] == "split:0.2"
+    assert champion.tags["dataset_hash"] == first["dataset_hash"] and champion.tags["reliable"] == "true"
+    assert "does not beat champion" in second["registration"]["reason"]
     assert second["timings"]["signatures_s"] < first["timings"]["signatures_s"]
 
 
@@ -193,6 +197,14 @@ def test_predict_cli_and_serving(flow_run, mlflow_server, serve_model, monkeypat
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=60)  # noqa: S310
     assert err.value.code == 400 and "C12G" in err.value.read().decode()
+    for value in (5, 5.5, True):  # not a variant string: a 4xx, never a prediction
+        bad = {"dataframe_records": [{"variant": value, "mcfold_energy": -90.1}]}
+        req = urllib.request.Request(
+            url + "/invocations", json.dumps(bad).encode(), {"Content-Type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=60)  # noqa: S310
+        assert 400 <= err.value.code < 500, value
 
 
 # ------------------------------------------------------------------------------------- bad input
@@ -312,3 +324,47 @@ def test_failure_inside_the_flow_marks_the_run_failed(
     runs = _runs(MlflowClient(mlflow_env), "test-crash")
     assert [r.info.status for r in runs] == ["FAILED"]
     assert runs[0].data.tags["error"].startswith("simulated crash")
+
+
+def test_skip_invalid_writes_rejected_csv_and_logs_the_count(
+    small_inputs, mlflow_env, prefect_harness, capsys
+) -> None:
+    from mlflow import MlflowClient
+
+    from flows.cli import main
+
+    d = small_inputs["dir"]
+    work = d / "work-skip"
+    args = ["dynasig", "--structure", str(WT), "--variants", str(d / "unknown.csv"), "--target", "eff"]
+    args += ["--features", "mcfold_energy", "--split", "random:0.3", "--model", "ridge", "--skip-invalid"]
+    args += ["--name", "test-skip", "--work-dir", str(work)]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    out = next(json.loads(line) for line in captured.out.splitlines() if line.startswith("{"))
+    rejected = pd.read_csv(work / "rejected.csv")
+    assert rejected["row"].tolist() == [5] and rejected["variant"].tolist() == ["A13C"]
+    assert "wild-type letter" in rejected["reason"][0]
+    assert "1 invalid variant row(s) left out" in captured.err
+    run = MlflowClient(mlflow_env).get_run(out["run_id"])
+    assert run.data.metrics["n_rejected"] == 1 and run.data.metrics["n_used"] == 19
+
+
+def test_unreliable_validation_registers_without_alias(small_inputs, mlflow_env, prefect_harness) -> None:
+    """A model whose validation R² does not beat the mean predictor beyond its interval is not promoted."""
+    from mlflow import MlflowClient
+
+    from flows.dynasig import run_dynasig
+
+    res = run_dynasig(_small_config(small_inputs, "test-unreliable"))
+    reg = res["registration"]
+    assert res["best_reliable"] is False and reg["promoted"] is False
+    assert "mean predictor" in reg["reason"]
+    assert any("too small to select on" in w for w in res["warnings"])
+    best = next(m for m in res["models"] if m["model"] == res["best"])
+    assert best["val_r2_ci_low"] <= best["val_r2_ci_high"] and best["val_gain_ci_low"] <= 0
+    assert best["test_pearson_r_ci_low"] <= best["test_pearson_r_ci_high"]
+    client = MlflowClient(mlflow_env)
+    assert client.get_model_version("test-unreliable", reg["version"]).tags["reliable"] == "false"
+    parent = client.get_run(res["run_id"])
+    assert parent.data.tags["reliable"] == "false" and "best_val_r2_ci_low" in parent.data.metrics
+    assert json.loads(Path(res["out_dir"], "summary.json").read_text())["best"] == res["best"]
