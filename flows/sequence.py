@@ -91,10 +91,27 @@ def load_step(
             raise InputError(
                 f"test labels {test_data.output_names} do not match training labels {full.output_names}"
             )
+        n_shared = _warn_test_in_train(full.sequences, test_data.sequences, ", ".join(test))
         train, val = split_data(full, (0.9,), seed)
     else:
+        n_shared = 0
         train, val, test_data = split_data(full, (0.8, 0.1), seed)
-    return {"train": train, "val": val, "test": test_data, "alphabet": alph}
+    return {"train": train, "val": val, "test": test_data, "alphabet": alph, "n_test_in_train": n_shared}
+
+
+def _warn_test_in_train(train: Sequence[str], test: Sequence[str], source: str) -> int:
+    """The count of test sequences also in training; the DynamotifWarning goes to the flow's log."""
+    import warnings
+
+    from components.common.dedup import warn_shared
+    from components.common.errors import DynamotifWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DynamotifWarning)
+        count = warn_shared(train, test, source=source)
+    for w in caught:
+        log.warning("%s", w.message)
+    return count
 
 
 def fold_step(splits: dict[str, Any], cache_dir: str | None) -> dict[str, Any]:
@@ -311,6 +328,7 @@ def run_sequence(
                 "task_resolved": tr.task,
                 "alphabet_resolved": splits["alphabet"].letters,
                 "outputs": tr.output_names,
+                "n_test_in_train": splits["n_test_in_train"],
             }
         )
         if fold:

@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _body(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from components.common.dedup import warn_shared
     from components.common.errors import InputError
     from components.common.io import atomic_dir, write_json, write_table
     from components.seqmodels.bundle import save_bundle
@@ -85,6 +86,7 @@ def _body(args: argparse.Namespace) -> int:
             alphabet=alph,
             missing_targets=args.missing_targets,
         )
+        warn_shared(data.sequences, test.sequences, source=", ".join(map(str, args.test)))
         train, val = split_data(data, (0.9,), args.seed)
     else:
         train, val, test = split_data(data, (0.8, 0.1), args.seed)

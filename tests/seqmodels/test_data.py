@@ -89,3 +89,16 @@ def test_errors_name_file_record_and_reason(tmp_path, case, pattern):
     with pytest.raises(InputError, match=pattern) as exc:
         load_data(args, **kw)
     assert "\n" not in exc.value.one_line()
+
+
+def test_split_keeps_identical_sequences_on_one_side():
+    seqs = random_seqs(60, 12, seed=4)
+    seqs += seqs[:20]  # 20 sequences twice, one copy with the other label
+    y = np.r_[np.ones(30), np.zeros(30), np.zeros(10), np.ones(10)][:, None].astype(np.float32)
+    from components.seqmodels.data import SequenceData
+
+    data = SequenceData(seqs, [str(i) for i in range(80)], y, "binary", ["p"], ["p", "n"])
+    for seed in range(5):
+        parts = [set(p.sequences) for p in split_data(data, (0.7, 0.15), seed=seed)]
+        assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+        assert sum(len(p) for p in split_data(data, (0.7, 0.15), seed=seed)) == 80

@@ -113,3 +113,30 @@ def test_two_trial_study_nested_runs_pruned_registered_and_served(mlflow_env, tm
     assert status == 200 and 0 <= body["predictions"][0]["prediction"] <= 1
     status, body = post_json(url + "/invocations", {"dataframe_records": [{"sequence": "UGUAAAUA" * 6}]})
     assert status == 400 and "longer than the model input" in str(body)
+
+
+def test_test_sequences_seen_in_training_are_counted_and_logged(tmp_path):
+    import logging
+
+    from flows.sequence import load_step
+    from tests.seqmodels.toy import random_seqs, write_fasta
+
+    class Keep(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.WARNING)
+            self.lines: list[str] = []
+
+        def emit(self, record):
+            self.lines.append(record.getMessage())
+
+    pos, neg = binary_fastas(tmp_path, n=30)
+    test_pos = write_fasta(tmp_path / "tpos.fa", random_seqs(30, 40, 0, "UGUAAAUA")[:4] + ["ACGU" * 10])
+    test_neg = write_fasta(tmp_path / "tneg.fa", random_seqs(5, 40, 9))
+    keep, logger = Keep(), logging.getLogger("flows.sequence")
+    logger.addHandler(keep)
+    try:
+        out = load_step([f"p={pos}", f"n={neg}"], [f"p={test_pos}", f"n={test_neg}"], [], "auto", "auto", 0)
+    finally:
+        logger.removeHandler(keep)
+    assert out["n_test_in_train"] == 4
+    assert any("4 of 10 test sequences" in line and "tpos.fa" in line for line in keep.lines)
