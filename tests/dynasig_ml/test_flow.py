@@ -212,6 +212,7 @@ def small_inputs(tmp_path_factory) -> dict[str, Path]:
         ("unknown.csv", ["--no-signatures"], "A13C"),
         ("missing.csv", [], "file does not exist"),
         ("ok.csv", ["--split", "random:0.3", "--validation", "cv-positions:500"], "need >= 500"),
+        ("ok.csv", ["--split", "random:0.3", "--validation", "cv-strict:500"], "need >= 500"),
     ],
 )
 def test_bad_input_one_line_exit_2(
