@@ -8,9 +8,13 @@ Prints ONE JSON line. Stages (wall time each): mutation + signatures for every v
 
 Models (predictors = signatures + ``mcfold_energy``): LASSO (α grid 2^-15..2^0), RF (max_features=1/3),
 HGB (and GBR with ``--gbr``), β and α selected on validation data inside the training set only
-(shifted: a 20 % validation split; hard: 5-fold CV grouped by mutated POSITION, ``cv-positions:5``,
+(shifted: a 20 % validation split, or 5-fold CV ``cv:5`` when the training set has fewer than 2,000
+rows, as in ``--limit`` runs; hard: 5-fold CV grouped by mutated POSITION, ``cv-positions:5``,
 because its test variants mutate only positions never mutated in training); energy-only LASSO; the
-sequence baseline (one-hot sequence + ``mcfold_energy``: LASSO and HistGradientBoosting); and
+sequence baseline (one-hot sequence + ``mcfold_energy``: LASSO and HistGradientBoosting); the lookup
+baseline ``lookup_contained_mean`` (no model: each test variant scored as the mean efficiency of the
+training variants it contains; on the shifted split a 4-6-mutation variant contains ~8.8 training
+triple mutants); and
 DynaSig-ML 1.0.9's own protocol (selection on the test set, train+test standardisation, unseeded
 RF/GBR) run on our signatures in the oracle venv (``--oracle-python``, skipped if absent). The oracle
 subprocesses run concurrently with our own fitting, sharing ``--jobs`` CPU slots.
@@ -305,6 +309,7 @@ def _fit_split(name: str, sp, data, seq_data, specs, validation: str, seed: int,
         )
         models[f"sequence_{spec}"] = _summ(r)
     timings[f"{name}_sequence_baseline_s"] = time.perf_counter() - t0
+    models["lookup_contained_mean"] = _lookup_baseline(data, sp)
     res["models"] = models
     sig_models = {k: v for k, v in models.items() if k.endswith("+energy") or k == "lasso_signatures_only"}
     best = max(sig_models, key=lambda k: sig_models[k]["val_r2"])  # chosen on validation
@@ -312,6 +317,23 @@ def _fit_split(name: str, sp, data, seq_data, specs, validation: str, seed: int,
     base = max(("sequence_lasso", "sequence_hgb"), key=lambda k: models[k]["val_r2"])
     res["best_sequence_baseline"] = {"name": base, **models[base]}
     return res
+
+
+def _lookup_baseline(data, sp) -> dict:
+    """No model: each test variant scored as the mean target of the training variants it contains."""
+    from components.dynasig_ml import score_all
+    from components.dynasig_ml.baselines import contained_mean_baseline
+
+    look = contained_mean_baseline(
+        [data.ids[i] for i in sp.train], data.y[sp.train], [data.ids[i] for i in sp.test]
+    )
+    m = score_all(data.y[sp.test], look.prediction)
+    return {
+        "test_r2": round(m["r2"], 4),
+        "test_pearson_r": round(m["pearson_r"], 4),
+        "test_ef10": round(m["ef10"], 3),
+        **{k: round(v, 4) for k, v in look.describe().items()},
+    }
 
 
 def _summ(r) -> dict:
