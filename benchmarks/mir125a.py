@@ -327,11 +327,15 @@ def _lookup_baseline(data, sp) -> dict:
     look = contained_mean_baseline(
         [data.ids[i] for i in sp.train], data.y[sp.train], [data.ids[i] for i in sp.test]
     )
-    m = score_all(data.y[sp.test], look.prediction)
+    # constant predictions (no test variant contains a training one, as on the hard split): r undefined
+    m = {
+        k: (round(v, 4) if math.isfinite(v) else None)
+        for k, v in score_all(data.y[sp.test], look.prediction).items()
+    }
     return {
-        "test_r2": round(m["r2"], 4),
-        "test_pearson_r": round(m["pearson_r"], 4),
-        "test_ef10": round(m["ef10"], 3),
+        "test_r2": m["r2"],
+        "test_pearson_r": m["pearson_r"],
+        "test_ef10": m["ef10"],
         **{k: round(v, 4) for k, v in look.describe().items()},
     }
 
