@@ -346,7 +346,8 @@ def dynasig_flow(
             t0 = time.perf_counter()
             pipe = DynaSigPipeline(best.fitted, wt_pdb=structure, params=params, metrics=best.test_metrics)
             pipe_dir = pipe.save(out_dir / "pipeline")
-            example_row = data.table.iloc[[int(sp.test[0])]]
+            # a training row: test rows serve the evaluation only
+            example_row = data.table.iloc[[int(sp.train[0])]]
             example = pd.DataFrame(
                 {
                     "variant": [str(example_row[variant_column].iloc[0])],

@@ -136,6 +136,13 @@ def test_registration_champion_and_resume(flow_run, mlflow_server) -> None:
     assert champion.version == first["registration"]["version"]
     assert champion.tags["selection_metric"] == "val_r2"
     assert second["timings"]["signatures_s"] < first["timings"]["signatures_s"]
+    # the logged input example is a training variant (n_mut:3: at most 3 mutations), never a test one
+    from mlflow.artifacts import download_artifacts
+    from mlflow.models import Model
+
+    local = download_artifacts(f"models:/test-dynasig/{champion.version}", tracking_uri=mlflow_server)
+    example = Model.load(local).load_input_example(local)
+    assert len(example["variant"].iloc[0].replace("_", ";").split(";")) <= 3
 
 
 @slow
