@@ -68,12 +68,6 @@ def _summarise(row: dict, reference: float) -> None:
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text + "\n")
-    tmp.replace(path)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(SHARED / "pysster_rbp_clip"))
@@ -100,6 +94,7 @@ def main() -> None:
     import numpy as np
 
     from components.common.dedup import shared_mask
+    from components.common.io import write_json
     from components.seqmodels.data import load_data, split_data
     from components.seqmodels.networks import CNN_DEFAULTS
     from components.seqmodels.pipeline import evaluate, prepare_structures, train_model
@@ -185,7 +180,7 @@ def main() -> None:
                 _summarise(row, PYSSTER[prot])
                 row["wall_s"] = round(time.perf_counter() - t0, 1)
                 if partial:
-                    _write_atomic(partial, json.dumps(out))
+                    write_json(out, partial)
     print(json.dumps(out))
 
 
