@@ -28,7 +28,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy components
+	$(BIN)/mypy components flows
 
 pytest: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

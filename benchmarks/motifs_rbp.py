@@ -89,9 +89,9 @@ def main() -> None:
     from components.motifs import interpret_model
     from components.motifs.attribution import deeplift_shap_scores, modisco_motifs
     from components.motifs.tomtom import load_motif_db, run_tomtom
+    from components.seqmodels import run
     from components.seqmodels.bundle import encode
-    from components.seqmodels.data import load_data, split_data
-    from components.seqmodels.pipeline import evaluate, train_model
+    from components.seqmodels.config import SequenceConfig
 
     d = Path(args.data)
     db = load_motif_db("attract")
@@ -107,17 +107,28 @@ def main() -> None:
     bundles = {}
     for prot in args.proteins:
         res: dict = {"expected": list(EXPECTED.get(prot, ()))}
-        train, alph = load_data(
-            [f"pos={d / f'{prot}.train.positive.fasta.gz'}", f"neg={d / f'{prot}.train.negative.fasta.gz'}"]
+        cfg = SequenceConfig(
+            data=(
+                f"pos={d / f'{prot}.train.positive.fasta.gz'}",
+                f"neg={d / f'{prot}.train.negative.fasta.gz'}",
+            ),
+            test=(
+                f"pos={d / f'{prot}.test.positive.fasta.gz'}",
+                f"neg={d / f'{prot}.test.negative.fasta.gz'}",
+            ),
+            length=200,
+            params=params,
+            seed=args.seed,
+            motifs=False,
         )
-        test, _ = load_data(
-            [f"pos={d / f'{prot}.test.positive.fasta.gz'}", f"neg={d / f'{prot}.test.negative.fasta.gz'}"],
-            alphabet=alph,
-        )
-        tr, va = split_data(train, (0.9,), args.seed)
+        train, test, alph = run.load_inputs(cfg)
+        assert test is not None
+        splits = run.split(cfg, train, test, alph)
         t0 = time.perf_counter()
-        bundle, fit = train_model(tr, va, alph, params=params, length=200, seed=args.seed)
-        metrics, _ = evaluate(bundle, test)
+        trained = run.train(splits, cfg, params, length=200)
+        bundle, fit = trained.bundle, trained.result
+        assert bundle is not None and fit is not None
+        metrics = run.evaluate(bundle, test).metrics
         res.update(
             train_s=round(time.perf_counter() - t0, 1),
             epochs=fit.epochs_run,

@@ -91,13 +91,15 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    import dataclasses
+
     import numpy as np
 
     from components.common.dedup import shared_mask
     from components.common.io import write_json
-    from components.seqmodels.data import load_data, split_data
+    from components.seqmodels import run
+    from components.seqmodels.config import SequenceConfig
     from components.seqmodels.networks import CNN_DEFAULTS
-    from components.seqmodels.pipeline import evaluate, prepare_structures, train_model
     from components.seqmodels.training import TRAIN_DEFAULTS
 
     d = Path(args.data)
@@ -135,8 +137,18 @@ def main() -> None:
                 ]
                 for part in ("train", "test")
             }
-            train, alph = load_data(files["train"])
-            test, _ = load_data(files["test"], alphabet=alph)
+            cfg = SequenceConfig(
+                data=tuple(files["train"]),
+                test=tuple(files["test"]),
+                fold=mode == "struct",
+                length=200,
+                params=params,
+                seed=args.seed,
+                cache_dir=cache,
+                motifs=False,
+            )
+            train, test, alph = run.load_inputs(cfg)
+            assert test is not None
             if args.quick:
                 train = _subsample(train, QUICK["n_train"], args.seed)
                 test = _subsample(test, QUICK["n_test"], args.seed)
@@ -145,38 +157,38 @@ def main() -> None:
             n_test_files = len(test)
             if not args.keep_duplicates:
                 test = test.subset(np.flatnonzero(~seen))
-            fold_s = 0.0
-            if mode == "struct":
-                stats: dict = {}
-                train, test = prepare_structures([train, test], alph, cache_dir=cache, stats=stats)
-                fold_s = stats.get("seconds", 0.0)
             row: dict = {
                 "n_test_files": n_test_files,
                 "n_test_in_train": int(seen.sum()),
                 "n_test": len(test),
-                "fold_s": round(fold_s, 1),
                 "runs": [],
             }
             res[mode] = row
             for seed in seeds:  # the seed draws the validation cut and the training
-                tr, va = split_data(train, (0.9,), seed)
-                bundle, fit = train_model(
-                    tr, va, alph, params=params, length=200, uses_structure=mode == "struct", seed=seed
+                cfg_seed = dataclasses.replace(cfg, seed=seed)
+                splits = run.split(cfg_seed, train, test, alph)
+                if cfg.fold:  # folds are cached on disk: only the first seed folds
+                    splits = run.fold(splits, cfg_seed)
+                    row.setdefault("fold_s", round(splits.fold_stats.get("seconds", 0.0), 1))
+                trained = run.train(
+                    splits, cfg_seed, run.final_params(cfg_seed, cfg_seed.fixed_params()), length=200
                 )
-                metrics, _ = evaluate(bundle, test)
-                run = {
+                bundle, fit = trained.bundle, trained.result
+                assert bundle is not None and fit is not None
+                metrics = run.evaluate(bundle, splits.test).metrics
+                record = {
                     "seed": seed,
                     "roc_auc": round(metrics["roc_auc"], 4),
                     "pr_auc": round(metrics["pr_auc"], 4),
                     "train_s": round(fit.seconds, 1),
                     "epochs": [f.epochs_run for f in fit.members] or fit.epochs_run,
                     "best_epoch": [f.best_epoch for f in fit.members] or fit.best_epoch,
-                    "n_train": len(tr),
+                    "n_train": len(splits.train),
                 }
                 if fit.members:  # validation ROC-AUC of each member and of the ensemble
-                    run["val_roc_auc_members"] = [round(v, 4) for v in bundle.extra["member_val_roc_auc"]]
-                    run["val_roc_auc"] = round(bundle.extra["val_roc_auc"], 4)
-                row["runs"].append(run)
+                    record["val_roc_auc_members"] = [round(v, 4) for v in bundle.extra["member_val_roc_auc"]]
+                    record["val_roc_auc"] = round(bundle.extra["val_roc_auc"], 4)
+                row["runs"].append(record)
                 _summarise(row, PYSSTER[prot])
                 row["wall_s"] = round(time.perf_counter() - t0, 1)
                 if partial:

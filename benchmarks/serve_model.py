@@ -3,7 +3,7 @@
 MLflow "models from code": this file is copied into the logged model and executed when the model
 loads. It is an additive per-position model (weights from a JSON artifact) behind the same input
 contract as the DynaSig pyfunc (a ``variant`` column of strings such as ``A12C;C74A``), validated at
-the boundary with :mod:`flows.serving`, so the load test measures the serving path, not ENCoM.
+the boundary with :mod:`components.common.serving`, so the load test measures the serving path, not ENCoM.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
-from components.dynasig_ml.variants import canonical_variant, mutation_positions
-from flows.serving import guarded_predict, validate_column
+from components.common.serving import guarded_predict, validate_column
+from components.mutation.variants import canonical_variant, mutation_positions
 
 
 class VariantEffectModel(PythonModel):

@@ -40,6 +40,7 @@ Prints ONE JSON line.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -153,10 +154,11 @@ def main() -> None:
     import numpy as np
     import pandas as pd
 
+    from components.seqmodels import run
     from components.seqmodels.alphabet import DNA
-    from components.seqmodels.data import SequenceData, split_data
+    from components.seqmodels.config import SequenceConfig
+    from components.seqmodels.data import SequenceData
     from components.seqmodels.networks import CNN_GRU_DEFAULTS
-    from components.seqmodels.pipeline import evaluate, train_model
     from components.seqmodels.training import compute_metrics
 
     df = pd.read_csv(args.data, sep="\t").dropna(subset=["stability_jurkat"])
@@ -166,9 +168,34 @@ def main() -> None:
     targets = ["stability_jurkat"] + (["stability_beas2b"] if args.aux else [])
     y = df[targets].to_numpy(np.float32)
     data = SequenceData(seqs, [f"row {i + 1}" for i in range(len(seqs))], y, "regression", targets)
-    tr, va, te = split_data(data, (0.8, 0.1), args.seed)
+    params = {
+        **CNN_GRU_DEFAULTS,
+        "kernel_num": 128,
+        "lr": 2e-3,
+        "weight_decay": 1e-2,
+        "batch_size": 128,
+        "scheduler": "onecycle",
+        "max_epochs": 3 if args.quick else 10,
+        "patience": 10,
+        "shift": 0,
+        **json.loads(args.params),
+    }
+    cfg = SequenceConfig(
+        data=(args.data,),
+        target=tuple(targets),
+        task="regression",
+        arch="cnn_gru",
+        length=161,
+        policy="pad=right,crop=right",
+        params=params,
+        seed=args.seed,
+        motifs=False,
+    )
+    splits = run.split(cfg, data, None, DNA)
+    tr, va, te = splits.train, splits.val, splits.test
     if args.screen:
         tr = tr.subset(np.random.default_rng(args.seed).permutation(len(tr))[: args.screen])
+        splits = dataclasses.replace(splits, train=tr)
 
     t0 = time.perf_counter()
     base: dict[str, float] = {}
@@ -184,18 +211,6 @@ def main() -> None:
         )
     base_s = time.perf_counter() - t0
 
-    params = {
-        **CNN_GRU_DEFAULTS,
-        "kernel_num": 128,
-        "lr": 2e-3,
-        "weight_decay": 1e-2,
-        "batch_size": 128,
-        "scheduler": "onecycle",
-        "max_epochs": 3 if args.quick else 10,
-        "patience": 10,
-        "shift": 0,
-        **json.loads(args.params),
-    }
     t0 = time.perf_counter()
     val_preds: list = []
     test_preds: list = []
@@ -235,19 +250,12 @@ def main() -> None:
         return out
 
     for k in range(args.ensemble):
-        bundle, fit = train_model(
-            tr,
-            va,
-            DNA,
-            arch="cnn_gru",
-            params=params,
-            length=161,
-            policy="pad=right,crop=right",
-            seed=args.seed + k,
-        )
-        val_preds.append(evaluate(bundle, va)[1][:, :1])  # the Jurkat head only
+        member = run.train(splits, cfg.replace(seed=args.seed + k), params, length=161)
+        bundle, fit = member.bundle, member.result
+        assert bundle is not None and fit is not None
+        val_preds.append(run.evaluate(bundle, va).pred[:, :1])  # the Jurkat head only
         if not args.screen:
-            test_preds.append(evaluate(bundle, te)[1][:, :1])
+            test_preds.append(run.evaluate(bundle, te).pred[:, :1])
         fits.append(fit)
         if args.partial:
             # rewritten after every member: an interrupted run still leaves its record

@@ -22,25 +22,17 @@ __all__ = ["interpret_task", "log_motif_outputs", "load_sequence_bundle", "run_m
 ARTIFACT_DIR = "motifs"
 
 
-def _find_bundle_dir(root: Path) -> Path | None:
-    hits = sorted(root.rglob("bundle.json"), key=lambda p: len(p.parts))
-    return hits[0].parent if hits else None
-
-
 def load_sequence_bundle(model: str | Path) -> tuple[Any, str | None]:
     """A seqmodels bundle from a local bundle folder or an MLflow model URI (``models:/NAME@champion``).
 
     Returns ``(bundle, run_id)``; ``run_id`` is the MLflow run that logged the model (None for a
     local folder). A model without a sequence-model bundle is one clear error.
     """
+    from components.motifs.inputs import find_bundle_dir, load_local_bundle
     from components.seqmodels.bundle import load_bundle
 
-    local = Path(str(model))
-    if local.is_dir():
-        found = _find_bundle_dir(local)
-        if found is None:
-            raise InputError("not a sequence model: no bundle.json in the folder", file=local)
-        return load_bundle(found), None
+    if Path(str(model)).is_dir():
+        return load_local_bundle(model), None
     from flows import tracking
 
     os.environ.setdefault(
@@ -49,7 +41,7 @@ def load_sequence_bundle(model: str | Path) -> tuple[Any, str | None]:
     uri = tracking.resolve_model_uri(str(model))
     dst = Path(tempfile.mkdtemp(prefix="dynamotif-motifs-model-"))
     root = tracking.download_artifacts(uri, dst)
-    found = _find_bundle_dir(root)
+    found = find_bundle_dir(root)
     if found is None:
         raise InputError(f"{uri} is not a sequence model (no seqmodels bundle among its artifacts)")
     run_id = None
@@ -115,27 +107,6 @@ def interpret_task(
     return _paths(result)
 
 
-def read_sequences(files: Sequence[str | Path]) -> tuple[list[str], Any]:
-    """Sequences (and labels when the files define classes) for interpretation.
-
-    FASTA files, ``NAME=FILE`` per class or tables; through ``components.seqmodels.data.load_data``
-    when it can derive a task, otherwise plain FASTA records without labels.
-    """
-    from components.common.io import read_fasta
-    from components.seqmodels.data import load_data
-
-    try:
-        data, _ = load_data([str(f) for f in files])
-        return list(data.sequences), data.y
-    except InputError:
-        if any("=" in str(f) for f in files):
-            raise
-        seqs: list[str] = []
-        for f in files:
-            seqs += [s for _, s, _ in read_fasta(f)]
-        return seqs, None
-
-
 def run_motifs(
     model: str | Path,
     data: Sequence[str | Path],
@@ -147,6 +118,7 @@ def run_motifs(
 ) -> dict[str, Any]:
     """The ``dynamotif motifs`` command: load the model, interpret, write ``out_dir``, log to its run."""
     from components.motifs import interpret_model
+    from components.motifs.inputs import read_sequences
     from components.motifs.pipeline import check_alphabet, check_sequence_model
 
     if motif_db is not None and str(motif_db).lower() not in ("attract", "jaspar"):

@@ -1,13 +1,11 @@
-"""Predictions from a registered model: ``models:/NAME@champion`` + a table -> a table.
+"""Predictions from a registered model: ``models:/NAME@champion`` + a table or FASTA -> a table.
 
 Generic over the project's pyfunc models: DynaSig models take a DataFrame with a ``variant`` column
 (+ the extra feature columns they were trained with, e.g. ``mcfold_energy``) and run mutation +
 ENCoM signatures inside; sequence models take a ``sequence`` column. Whatever the model returns
 (a Series, an array or a DataFrame) is joined to the input rows.
 
-:class:`DynaSigPyfunc` is the pyfunc wrapper the DynaSig flow registers; serving it with
-``mlflow models serve -m models:/NAME@champion --env-manager local`` answers
-``{"dataframe_records": [{"variant": "A12C;C74A"}]}``.
+The DynaSig pyfunc lives in :mod:`components.dynasig_ml.serving` (logged as models-from-code).
 """
 
 from __future__ import annotations
@@ -20,31 +18,7 @@ import numpy as np
 import pandas as pd
 from prefect import flow
 
-__all__ = ["DynaSigPyfunc", "predict_table", "predict_flow", "to_frame"]
-
-
-class DynaSigPyfunc(mlflow.pyfunc.PythonModel):
-    """Variant strings -> mutation -> signatures -> standardise -> model (artifact ``pipeline``)."""
-
-    # no type hints on predict: MLflow would try (and fail) to build a schema from them
-    def load_context(self, context):  # type: ignore[no-untyped-def]
-        from components.dynasig_ml import DynaSigPipeline
-
-        self.pipeline = DynaSigPipeline.load(context.artifacts["pipeline"])
-        if self.pipeline.needs_signatures:  # compile ENCoM's kernels now, not in the first request
-            from components.dynasig_ml import variant_signatures
-
-            variant_signatures(
-                self.pipeline.wt_pdb, ["WT"], [self.pipeline.fitted.beta], params=self.pipeline.params
-            )
-
-    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
-        from flows.serving import check_batch, input_errors_as_bad_request
-
-        df = check_batch(model_input, columns=self.pipeline.input_columns)
-        with input_errors_as_bad_request():
-            pred = self.pipeline.predict_frame(df)
-        return pd.DataFrame({"variant": df["variant"].astype(str).to_numpy(), "prediction": pred})
+__all__ = ["predict_table", "predict_flow", "to_frame", "read_inputs"]
 
 
 def to_frame(inputs: pd.DataFrame, output: Any) -> pd.DataFrame:
@@ -63,23 +37,80 @@ def to_frame(inputs: pd.DataFrame, output: Any) -> pd.DataFrame:
     return res
 
 
-def predict_table(model_uri: str, input_path: str | Path, out_path: str | Path) -> pd.DataFrame:
-    """Load ``model_uri`` (via :mod:`flows.tracking`), predict every row of ``input_path``, write ``out_path``."""
-    from components.common.errors import InputError
-    from components.common.io import read_table, write_table
-    from flows import tracking
+FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")
 
-    table = read_table(input_path)
+
+def read_inputs(path: str | Path) -> pd.DataFrame:
+    """A table (CSV/TSV/Parquet), or a FASTA file as columns ``id``, ``sequence`` (+ ``structure``
+    for a 3-line FASTA with dot-brackets)."""
+    from components.common.io import read_table
+
+    if not str(path).lower().endswith(FASTA_SUFFIXES):
+        return read_table(path)
+    from components.seqmodels.data import read_fasta_records
+
+    records = read_fasta_records(path)
+    df = pd.DataFrame(
+        {"id": [h.split()[0] if h else "" for h, *_ in records], "sequence": [r[1] for r in records]}
+    )
+    if all(r[2] is not None for r in records):
+        df["structure"] = [r[2] for r in records]
+    return df
+
+
+def _local_bundle(model: str | Path) -> Path | None:
+    """The bundle folder when ``model`` is a local folder (a bundle or ``sequence --out-dir``)."""
+    folder = Path(str(model))
+    if not folder.is_dir():
+        return None
+    for candidate in (folder, folder / "bundle"):
+        if (candidate / "bundle.json").is_file():
+            return candidate
+    return None
+
+
+def predict_table(model_uri: str, input_path: str | Path, out_path: str | Path) -> pd.DataFrame:
+    """Predict every row of ``input_path`` (table or FASTA) with ``model_uri`` and write ``out_path``.
+
+    ``model_uri``: ``models:/NAME@champion``, ``models:/NAME/3``, ``runs:/...`` (loaded through
+    :mod:`flows.tracking`), or a local sequence-model bundle folder (what ``dynamotif sequence
+    --out-dir`` writes: the folder or its ``bundle/``).
+    """
+    from components.common.errors import InputError
+    from components.common.io import write_table
+
+    table = read_inputs(input_path)
     if not ({"variant", "sequence"} & set(table.columns)):
         raise InputError("input needs a 'variant' or a 'sequence' column", file=input_path)
-    model = tracking.load_pyfunc(model_uri)
-    try:
-        output = model.predict(table)
-    except mlflow.exceptions.MlflowException as exc:  # a 400 from the wrapper: bad input rows
-        raise InputError(str(exc.message).splitlines()[0], file=input_path) from None
+    bundle_dir = _local_bundle(model_uri)
+    if bundle_dir is not None:
+        output = _predict_local(bundle_dir, table, input_path)
+    else:
+        from flows import tracking
+
+        model = tracking.load_pyfunc(model_uri)
+        try:
+            output = model.predict(table)
+        except mlflow.exceptions.MlflowException as exc:  # a 400 from the wrapper: bad input rows
+            raise InputError(str(exc.message).splitlines()[0], file=input_path) from None
     result = to_frame(table, output)
     write_table(result, out_path)
     return result
+
+
+def _predict_local(bundle_dir: Path, table: pd.DataFrame, input_path: str | Path) -> pd.DataFrame:
+    from components.common.errors import InputError
+    from components.seqmodels.bundle import load_bundle, predict_frame
+
+    if "sequence" not in table.columns:
+        raise InputError("a sequence model needs a 'sequence' column", file=input_path)
+    bundle = load_bundle(bundle_dir)
+    seqs = [str(s).strip().upper() for s in table["sequence"]]
+    dbs = [str(s) for s in table["structure"]] if "structure" in table.columns else None
+    try:
+        return predict_frame(bundle, seqs, dotbrackets=dbs)
+    except InputError as exc:
+        raise InputError(exc.reason, file=input_path, record=exc.record) from None
 
 
 @flow(name="predict", log_prints=False)

@@ -49,6 +49,7 @@ __all__ = [
     "log_pyfunc_model",
     "register_and_promote",
     "RegistrationResult",
+    "COMPARABLE_TAGS",
     "load_pyfunc",
     "download_artifacts",
     "resolve_model_uri",
@@ -489,11 +490,61 @@ def log_pyfunc_model(
 
 @dataclass(frozen=True)
 class RegistrationResult:
+    """What :func:`register_and_promote` did; ``reason`` says why the alias did not move (or "")."""
+
     name: str
     version: str
     promoted: bool
     previous_champion: str | None
     previous_value: float | None
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "promoted": self.promoted,
+            "previous_champion": self.previous_champion,
+            "previous_value": self.previous_value,
+            "reason": self.reason,
+        }
+
+
+#: version tags that must match before two versions' selection values are compared
+COMPARABLE_TAGS = ("dataset_hash", "split", "validation")
+
+
+def _promotion(
+    current: Any, metric: str, value: float, greater_is_better: bool, comparable: Mapping[str, str]
+) -> tuple[bool, float | None, str]:
+    """(promote?, champion's value, reason when not) against the current champion version."""
+    tags = current.tags
+    if tags.get("selection_metric") != metric or "selection_value" not in tags:
+        return (
+            False,
+            None,
+            (
+                f"champion v{current.version} was selected on {tags.get('selection_metric', 'an unknown metric')!r}, "
+                f"not {metric!r}: not comparable"
+            ),
+        )
+    for key, want in comparable.items():
+        have = tags.get(key)
+        if have != want:
+            return (
+                False,
+                None,
+                (f"champion v{current.version} has {key} {have!r}, this version {want!r}: not comparable"),
+            )
+    previous_value = float(tags["selection_value"])
+    better = value > previous_value if greater_is_better else value < previous_value
+    if better:
+        return True, previous_value, ""
+    return (
+        False,
+        previous_value,
+        (f"{metric} {value:.4g} does not beat champion v{current.version} ({previous_value:.4g})"),
+    )
 
 
 def register_and_promote(
@@ -504,34 +555,53 @@ def register_and_promote(
     value: float,
     greater_is_better: bool = True,
     tags: Mapping[str, Any] | None = None,
+    comparable: Mapping[str, Any] | None = None,
+    hold: str | None = None,
 ) -> RegistrationResult:
-    """Register ``model_uri`` under ``name`` and move the ``champion`` alias to it when it beats
-    the current champion on ``metric`` (compared only when both used the same metric)."""
+    """Register ``model_uri`` under ``name``; move the ``champion`` alias to it when it beats the
+    current champion on ``metric`` and the two are comparable.
+
+    Parameters
+    ----------
+    comparable
+        Tags such as ``dataset_hash``, ``split`` and ``validation`` (:data:`COMPARABLE_TAGS`) stored on
+        the version; a champion is compared only when its tags match all of them and ``metric``.
+        Otherwise the version is registered and the alias stays (the result's ``reason`` says why).
+    hold
+        A reason not to promote at all (e.g. an unreliable validation score): the version is
+        registered with the tag ``reliable=false`` and the alias does not move.
+    """
     import mlflow
     from mlflow import MlflowClient
 
     client = MlflowClient()
+    match = {k: str(v) for k, v in (comparable or {}).items()}
     version_tags = {
         "selection_metric": metric,
         "selection_value": repr(float(value)),
         "greater_is_better": str(bool(greater_is_better)).lower(),
+        "reliable": "false" if hold else "true",
+        **match,
         **{k: str(v) for k, v in (tags or {}).items()},
     }
     mv = mlflow.register_model(model_uri, name, tags=version_tags)
     previous: str | None = None
     previous_value: float | None = None
-    better = True
+    promote, reason = True, ""
     try:
         current = client.get_model_version_by_alias(name, CHAMPION)
-        previous = current.version
-        if current.tags.get("selection_metric") == metric and "selection_value" in current.tags:
-            previous_value = float(current.tags["selection_value"])
-            better = value > previous_value if greater_is_better else value < previous_value
     except mlflow.exceptions.MlflowException:
-        pass  # no champion yet
-    if better:
+        current = None  # no champion yet
+    if current is not None:
+        previous = current.version
+        promote, previous_value, reason = _promotion(current, metric, value, greater_is_better, match)
+    if hold:
+        promote, reason = False, hold
+    if promote:
         client.set_registered_model_alias(name, CHAMPION, mv.version)
-    return RegistrationResult(name, str(mv.version), better, previous, previous_value)
+    elif reason:
+        log.warning("%s v%s: champion alias not moved: %s", name, mv.version, reason)
+    return RegistrationResult(name, str(mv.version), promote, previous, previous_value, reason)
 
 
 def resolve_model_uri(uri: str) -> str:

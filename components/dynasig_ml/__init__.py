@@ -28,7 +28,7 @@ from components.dynasig_ml.metrics import ef_dynasigml, ef_topk, pearson_r, r2, 
 from components.dynasig_ml.models import DEFAULT_ALPHAS, ModelSpec, make_estimator, parse_model_spec
 from components.dynasig_ml.pipeline import DynaSigPipeline, signature_labels, variant_signatures
 from components.dynasig_ml.splits import Split, make_split, validation_folds
-from components.dynasig_ml.variants import WT, canonical_variant, mutation_positions, n_mutations
+from components.mutation.variants import WT, canonical_variant, mutation_positions, n_mutations
 
 __all__ = [
     "CoefficientMap",

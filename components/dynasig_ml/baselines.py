@@ -15,7 +15,7 @@ from itertools import combinations
 import numpy as np
 
 from components.common.errors import InputError
-from components.dynasig_ml.variants import WT
+from components.mutation.variants import Mutation, parse_variant
 
 __all__ = ["ContainedMean", "contained_mean_baseline"]
 
@@ -48,8 +48,8 @@ class ContainedMean:
         }
 
 
-def _mutation_set(key: str) -> frozenset[str]:
-    return frozenset() if key == WT else frozenset(key.split(";"))
+def _mutation_set(key: str) -> frozenset[Mutation]:
+    return frozenset(parse_variant(key))
 
 
 def contained_mean_baseline(
@@ -64,7 +64,7 @@ def contained_mean_baseline(
     Parameters
     ----------
     train_ids, test_ids
-        Canonical variant keys (``"A12C;C74A"``, ``"WT"``).
+        Variant keys in any spelling (``"A12C;C74A"``, ``"A12C_C74A"``, ``"WT"``).
     train_y : ndarray, (n_train,)
         Training targets.
 
@@ -78,7 +78,7 @@ def contained_mean_baseline(
         raise InputError(
             f"contained-mean baseline: {len(train_ids)} training ids but targets of shape {y.shape}"
         )
-    sums: dict[frozenset[str], list[float]] = {}
+    sums: dict[frozenset[Mutation], list[float]] = {}
     for key, value in zip(train_ids, y, strict=True):
         muts = _mutation_set(key)
         if muts:
@@ -91,7 +91,7 @@ def contained_mean_baseline(
     for i, key in enumerate(test_ids):
         muts = _mutation_set(key)
         if len(muts) <= _MAX_ENUMERATED:
-            subsets = (frozenset(c) for r in range(1, len(muts) + 1) for c in combinations(sorted(muts), r))
+            subsets = (frozenset(c) for r in range(1, len(muts) + 1) for c in combinations(muts, r))
             hits = [sums[s] for s in subsets if s in sums]
         else:
             hits = [acc for s, acc in sums.items() if s <= muts]

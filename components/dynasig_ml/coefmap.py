@@ -24,6 +24,7 @@ import pandas as pd
 
 from components.common.errors import InputError
 from components.common.io import atomic_path, write_table
+from components.encom.params import DEFAULT_PARAMS
 
 __all__ = ["CoefficientMap", "map_coefficients", "pdb_atom_line", "PML_TEMPLATE", "bead_key"]
 
@@ -95,7 +96,7 @@ def map_coefficients(
     out_dir: str | Path,
     *,
     prefix: str = "coefficients",
-    params: str = "nrgten-1.2.9",
+    params: str = DEFAULT_PARAMS,
 ) -> CoefficientMap:
     """Write ``<prefix>.pdb``, ``<prefix>.pml`` and ``<prefix>_by_bead.csv`` into ``out_dir``.
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from components.common.errors import DynamotifWarning, InputError
 from components.common.io import atomic_path, read_table
-from components.dynasig_ml.variants import canonical_variant
+from components.mutation.variants import canonical_variant
 
 __all__ = [
     "SignatureSet",

@@ -26,7 +26,15 @@ from components.dynasig_ml.metrics import r2, score_all
 from components.dynasig_ml.models import ModelSpec, make_estimator
 from components.dynasig_ml.splits import Split, validation_folds
 
-__all__ = ["FittedModel", "ModelResult", "fit_model", "fit_models", "best_result", "PREDICTOR_SETS"]
+__all__ = [
+    "FittedModel",
+    "ModelResult",
+    "fit_model",
+    "fit_models",
+    "fit_plan",
+    "best_result",
+    "PREDICTOR_SETS",
+]
 
 PREDICTOR_SETS = ("signatures", "features", "both")
 
@@ -87,7 +95,13 @@ class FittedModel:
 
 @dataclass
 class ModelResult:
-    """Selection curves, chosen hyper-parameters, test metrics and the fitted model."""
+    """Selection curves, chosen hyper-parameters, test metrics and the fitted model.
+
+    ``y_val`` / ``pred_val`` are the validation targets and the out-of-fold predictions of the selected
+    (β, α) over all folds, pooled (for intervals on the validation score); ``base_val`` holds the
+    mean predictor's (each fold's fitting-set mean) on the same rows and ``val_baseline_r2`` its mean
+    validation R² over folds.
+    """
 
     label: str
     spec: ModelSpec
@@ -105,6 +119,10 @@ class ModelResult:
     seconds: float
     n_not_converged: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    y_val: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pred_val: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    base_val: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    val_baseline_r2: float = float("nan")
 
     def params(self) -> dict[str, Any]:
         return {
@@ -250,15 +268,21 @@ def _fit_model(
     rows = []
     n_bad = 0
     best: tuple[float, int, int] = (-np.inf, 0, 0)
+    best_val_pred: list[np.ndarray] = []
     for bi, beta in enumerate(beta_grid):
         x_all = data.design(predictors, beta)
         val = np.zeros((len(folds), len(alphas)))
+        fold_preds = []
         for fi, (fit_idx, val_idx) in enumerate(folds):
             preds, _, bad = _fit_predict(spec, x_all[fit_idx], data.y[fit_idx], [x_all[val_idx]], seed)
             n_bad += bad
+            fold_preds.append(preds)
             for ai in range(len(alphas)):
                 val[fi, ai] = r2(data.y[val_idx], preds[ai][0])
         mean_val = val.mean(axis=0)
+        ai_best = int(np.argmax(mean_val))
+        if mean_val[ai_best] > best[0]:
+            best_val_pred = [np.asarray(fp[ai_best][0], dtype=float) for fp in fold_preds]
         test_r2 = np.full(len(alphas), np.nan)
         if test_curves:
             preds, _, bad = _fit_predict(
@@ -309,6 +333,10 @@ def _fit_model(
         n_test=int(split.test.size),
         seconds=time.perf_counter() - t0,
         n_not_converged=n_bad,
+        y_val=np.concatenate([data.y[v] for _, v in folds]),
+        pred_val=np.concatenate(best_val_pred),
+        base_val=np.concatenate([np.full(v.size, data.y[f].mean()) for f, v in folds]),
+        val_baseline_r2=float(np.mean([r2(data.y[v], np.full(v.size, data.y[f].mean())) for f, v in folds])),
     )
 
 
@@ -323,8 +351,32 @@ def fit_models(
     seed: int = 0,
     n_threads: int | None = 1,
 ) -> list[ModelResult]:
-    """:func:`fit_model` for every (spec, predictor set); labels are made unique."""
-    results = []
+    """:func:`fit_model` for every (spec, predictor set) of :func:`fit_plan` (unique labels)."""
+    return [
+        fit_model(
+            data,
+            split,
+            spec,
+            predictors=preds,
+            betas=betas,
+            validation=validation,
+            seed=seed,
+            label=label,
+            n_threads=n_threads,
+        )
+        for label, spec, preds in fit_plan(specs, predictor_sets)
+    ]
+
+
+def fit_plan(
+    specs: Sequence[ModelSpec], predictor_sets: Sequence[str] = ("both",)
+) -> list[tuple[str, ModelSpec, str]]:
+    """``(label, spec, predictor set)`` for every combination; labels are unique.
+
+    The label is ``<model>-<predictors>``; a repeated one (``--model hgb --model hgb:max_iter=100``)
+    gets ``-2``, ``-3``... so runs and plot files never collide.
+    """
+    plan = []
     seen: dict[str, int] = {}
     for spec in specs:
         for preds in predictor_sets:
@@ -332,19 +384,8 @@ def fit_models(
             seen[label] = seen.get(label, 0) + 1
             if seen[label] > 1:
                 label = f"{label}-{seen[label]}"
-            results.append(
-                fit_model(
-                    data,
-                    split,
-                    spec,
-                    predictors=preds,
-                    betas=betas,
-                    validation=validation,
-                    seed=seed,
-                    label=label,
-                )
-            )
-    return results
+            plan.append((label, spec, preds))
+    return plan
 
 
 def best_result(results: Sequence[ModelResult]) -> ModelResult:

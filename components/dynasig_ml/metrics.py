@@ -12,10 +12,24 @@ within about 0.02; on small test sets (n ~ 100) they can differ by ~1.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
+
 import numpy as np
 from scipy import stats
 
-__all__ = ["r2", "pearson_r", "spearman_rho", "rmse", "ef_topk", "ef_dynasigml", "score_all"]
+__all__ = [
+    "r2",
+    "pearson_r",
+    "spearman_rho",
+    "rmse",
+    "ef_topk",
+    "ef_dynasigml",
+    "score_all",
+    "bootstrap_ci",
+    "improvement_ci",
+    "CI_METRICS",
+]
 
 
 def _pair(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,3 +116,80 @@ def score_all(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
         "ef10": ef_topk(y_true, y_pred),
         "ef10_dynasigml": ef_dynasigml(y_true, y_pred),
     }
+
+
+def bootstrap_ci(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    *,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``metric(y_true, y_pred)`` over resampled (paired) variants.
+
+    Uses :func:`scipy.stats.bootstrap` (Efron & Tibshirani 1993). Returns ``(nan, nan)`` for fewer than
+    3 variants or when the metric is undefined on most resamples (e.g. constant predictions).
+    """
+    yt, yp = _pair(y_true, y_pred)
+    if yt.size < 3 or n_resamples < 1:
+        return float("nan"), float("nan")
+
+    def stat(a: np.ndarray, b: np.ndarray) -> float:
+        return float(metric(a, b))
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        res = stats.bootstrap(
+            (yt, yp),
+            stat,
+            paired=True,
+            vectorized=False,
+            n_resamples=n_resamples,
+            confidence_level=level,
+            method="percentile",
+            random_state=np.random.default_rng(seed),
+        )
+    lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    return lo, hi
+
+
+def improvement_ci(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    y_base: np.ndarray,
+    *,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """How much ``y_pred`` lowers the squared error of ``y_base`` (e.g. a mean predictor), per variant.
+
+    Returns ``(mean gain, low, high)``: the mean of ``(y - base)² - (y - pred)²`` and its percentile
+    bootstrap interval (paired resampling of variants). A positive gain means a higher R² on the
+    same rows; ``low > 0`` means better beyond the interval. ``n_resamples=0`` gives ``(gain, gain, gain)``.
+    """
+    yt, yp = _pair(y_true, y_pred)
+    _, yb = _pair(y_true, y_base)
+    gain = (yt - yb) ** 2 - (yt - yp) ** 2
+    mean = float(gain.mean())
+    if n_resamples < 1:
+        return mean, mean, mean
+    if gain.size < 3:
+        return mean, float("nan"), float("nan")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        res = stats.bootstrap(
+            (gain,),
+            np.mean,
+            n_resamples=n_resamples,
+            confidence_level=level,
+            method="percentile",
+            random_state=np.random.default_rng(seed),
+        )
+    return mean, float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+#: metrics reported with bootstrap intervals (validation and test)
+CI_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {"r2": r2, "pearson_r": pearson_r}

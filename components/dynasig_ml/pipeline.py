@@ -6,14 +6,16 @@ is what the flow maps over chunks. :class:`DynaSigPipeline` bundles a :class:`Fi
 structure and the ENCoM parameter set, so a registered model needs nothing but variant strings (plus
 the extra feature columns, e.g. ``mcfold_energy``, when the model uses them).
 
-Saved layout (:meth:`DynaSigPipeline.save`): ``pipeline.json`` (metadata, scaler), ``estimator.joblib``
-(the scikit-learn estimator) and ``wt.pdb``.
+Saved layout (:meth:`DynaSigPipeline.save`): ``pipeline.json`` (metadata, scaler), ``estimator.skops``
+(the scikit-learn estimator in skops format: loading it runs no pickled code, only the types of
+:data:`TRUSTED_TYPES` beyond skops' defaults are accepted) and ``wt.pdb``.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +27,21 @@ import pandas as pd
 from components.common.errors import InputError
 from components.dynasig_ml.data import SignatureSet
 from components.dynasig_ml.fit import FittedModel
-from components.dynasig_ml.variants import canonical_variant
+from components.encom.params import DEFAULT_PARAMS
+from components.mutation.variants import canonical_variant
 
-__all__ = ["variant_signatures", "DynaSigPipeline", "signature_labels"]
+__all__ = ["variant_signatures", "DynaSigPipeline", "signature_labels", "TRUSTED_TYPES"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+#: types of fitted tree ensembles that skops does not trust by default (plain data holders)
+TRUSTED_TYPES = (
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn._loss.loss.HalfSquaredError",
+    "sklearn._loss.link.IdentityLink",
+    "sklearn._loss.link.Interval",
+)
 
 
 def signature_labels(labels: Sequence[str]) -> list[str]:
@@ -42,9 +54,13 @@ def variant_signatures(
     variants: Sequence[str],
     betas: Sequence[float],
     *,
-    params: str = "nrgten-1.2.9",
+    params: str = DEFAULT_PARAMS,
+    timings: dict[str, float] | None = None,
 ) -> SignatureSet:
     """Entropic Signatures of ``variants`` of the WT structure ``wt`` (path or AtomArray).
+
+    ``timings``, when given, receives the seconds spent in mutation (``mutation_s``) and in ENCoM
+    (``signatures_s``).
 
     Raises
     ------
@@ -63,8 +79,14 @@ def variant_signatures(
     labels: list[str] | None = None
     blocks = []
     texts = ["" if k == "WT" else k for k in keys]
+    t_mut = t_sig = 0.0
+    t0 = time.perf_counter()
     for _name, mutant in mutate_many(atoms, texts):
+        t1 = time.perf_counter()
+        t_mut += t1 - t0
         res = compute_signatures(mutant, betas=list(betas), params=params)
+        t0 = time.perf_counter()
+        t_sig += t0 - t1
         labs = signature_labels(res.labels)
         if labels is None:
             labels = labs
@@ -74,6 +96,9 @@ def variant_signatures(
     if labels is None:
         raise InputError("no variants to compute")
     values = np.stack(blocks, axis=1)
+    if timings is not None:
+        timings["mutation_s"] = timings.get("mutation_s", 0.0) + t_mut
+        timings["signatures_s"] = timings.get("signatures_s", 0.0) + t_sig
     return SignatureSet(keys, np.asarray(betas, dtype=float), labels, values)
 
 
@@ -83,7 +108,7 @@ class DynaSigPipeline:
 
     fitted: FittedModel
     wt_pdb: Path
-    params: str = "nrgten-1.2.9"
+    params: str = DEFAULT_PARAMS
     metrics: dict[str, float] | None = None
 
     @property
@@ -105,7 +130,9 @@ class DynaSigPipeline:
         if missing:
             raise InputError(f"this model also needs column(s) {', '.join(missing)}")
         keys = [
-            canonical_variant(v if isinstance(v, str) else "WT", record=f"row {i + 1}")
+            canonical_variant(
+                "WT" if v is None or (isinstance(v, float) and np.isnan(v)) else v, record=f"row {i + 1}"
+            )
             for i, v in enumerate(df["variant"])
         ]
         feats = None
@@ -136,12 +163,19 @@ class DynaSigPipeline:
     # ---------------------------------------------------------------------------------------- I/O
     def save(self, folder: str | Path) -> Path:
         """Write the pipeline into ``folder`` (created; must not hold another pipeline)."""
-        import joblib
+        import skops.io as sio
 
+        blob = sio.dumps(self.fitted.estimator)
+        untrusted = sorted(set(sio.get_untrusted_types(data=blob)) - set(TRUSTED_TYPES))
+        if untrusted:
+            raise InputError(
+                f"model {self.fitted.model!r} holds type(s) {', '.join(untrusted)} that cannot be stored "
+                "without pickle; use one of lasso, ridge, rf, gbr, hgb or another scikit-learn estimator"
+            )
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.wt_pdb, folder / "wt.pdb")
-        joblib.dump(self.fitted.estimator, folder / "estimator.joblib")
+        (folder / "estimator.skops").write_bytes(blob)
         f = self.fitted
         meta = {
             "format_version": FORMAT_VERSION,
@@ -162,7 +196,7 @@ class DynaSigPipeline:
 
     @classmethod
     def load(cls, folder: str | Path) -> DynaSigPipeline:
-        import joblib
+        import skops.io as sio
 
         folder = Path(folder)
         meta_path = folder / "pipeline.json"
@@ -180,7 +214,7 @@ class DynaSigPipeline:
             signature_labels=list(meta["signature_labels"]),
             mean=np.asarray(meta["mean"], dtype=float),
             scale=np.asarray(meta["scale"], dtype=float),
-            estimator=joblib.load(folder / "estimator.joblib"),
+            estimator=sio.load(folder / "estimator.skops", trusted=list(TRUSTED_TYPES)),
             target=meta["target"],
         )
         return cls(

@@ -38,7 +38,7 @@ two position schemes.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -47,9 +47,17 @@ import numpy as np
 
 from components.common.errors import InputError
 from components.dynasig_ml.data import Dataset
-from components.dynasig_ml.variants import canonical_variant, mutation_positions, n_mutations
+from components.mutation.variants import canonical_variant, mutation_positions, n_mutations
 
-__all__ = ["Split", "make_split", "validation_folds", "parse_validation", "strict_position_folds"]
+__all__ = [
+    "SPLITS",
+    "Split",
+    "check_split_spec",
+    "make_split",
+    "parse_validation",
+    "strict_position_folds",
+    "validation_folds",
+]
 
 _P = TypeVar("_P", bound=Hashable)
 _TRUE = {"test", "true", "1", "yes", "t", "y"}
@@ -88,58 +96,102 @@ def _load_ids(path: Path) -> tuple[list[str] | None, list[str]]:
     return (None if train is None else [canonical_variant(x, record=f"id {x!r}") for x in train]), canon
 
 
+def _fraction(spec: str, arg: str) -> float:
+    try:
+        frac = float(arg or 0.2)
+    except ValueError:
+        raise InputError(f"bad split {spec!r}: expected random:FRACTION, e.g. random:0.2") from None
+    if not 0 < frac < 1:
+        raise InputError(f"bad split {spec!r}: the test fraction must be in (0, 1)")
+    return frac
+
+
+def _max_mutations(spec: str, arg: str) -> int:
+    try:
+        return int(arg)
+    except ValueError:
+        raise InputError(f"bad split {spec!r}: expected n_mut:MAX_TRAIN_MUTATIONS, e.g. n_mut:3") from None
+
+
+def _nonempty(spec: str, arg: str) -> str:
+    if not arg:
+        raise InputError(f"bad split {spec!r}: expected {spec.partition(':')[0]}:VALUE")
+    return arg
+
+
+def _random_split(spec: str, arg: str, data: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    n = len(data)
+    perm = np.random.default_rng(seed).permutation(n)
+    n_test = int(round(_fraction(spec, arg) * n))
+    return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+
+
+def _n_mut_split(spec: str, arg: str, data: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    cut = _max_mutations(spec, arg)
+    counts = np.array([n_mutations(k) for k in data.ids])
+    all_idx = np.arange(len(data))
+    return all_idx[counts <= cut], all_idx[counts > cut]
+
+
+def _column_split(spec: str, arg: str, data: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    if arg not in data.table.columns:
+        raise InputError(
+            f"split column {arg!r} does not exist; columns are {', '.join(map(str, data.table.columns))}"
+        )
+    vals = data.table[arg].astype(str).str.strip().str.lower().to_numpy()
+    all_idx = np.arange(len(data))
+    return all_idx[np.isin(vals, list(_FALSE))], all_idx[np.isin(vals, list(_TRUE))]
+
+
+def _ids_split(spec: str, arg: str, data: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    train_ids, test_ids = _load_ids(Path(arg))
+    test_set = set(test_ids)
+    all_idx = np.arange(len(data))
+    is_test = np.array([k in test_set for k in data.ids])
+    if train_ids is None:
+        return all_idx[~is_test], all_idx[is_test]
+    train_set = set(train_ids)
+    if train_set & test_set:
+        raise InputError(f"{len(train_set & test_set)} id(s) are in both train and test", file=arg)
+    return all_idx[np.array([k in train_set for k in data.ids])], all_idx[is_test]
+
+
+SplitFunction = Callable[[str, str, Dataset, int], tuple[np.ndarray, np.ndarray]]
+
+#: split kind -> (argument check, split function ``(spec, arg, data, seed) -> (train, test)``)
+SPLITS: dict[str, tuple[Callable[[str, str], object], SplitFunction]] = {
+    "random": (_fraction, _random_split),
+    "n_mut": (_max_mutations, _n_mut_split),
+    "column": (_nonempty, _column_split),
+    "ids": (_nonempty, _ids_split),
+}
+
+
+def check_split_spec(spec: str) -> None:
+    """Check the syntax of a split spec without data (e.g. when a configuration is built).
+
+    Raises
+    ------
+    InputError
+        Unknown kind or malformed argument.
+    """
+    kind, _, arg = spec.partition(":")
+    if kind not in SPLITS:
+        raise InputError(f"unknown split {spec!r}: use random:0.2, n_mut:3, column:NAME or ids:FILE.json")
+    SPLITS[kind][0](spec, arg)
+
+
 def make_split(spec: str, data: Dataset, *, seed: int = 0) -> Split:
-    """Split ``data`` according to ``spec`` (see module doc).
+    """Split ``data`` according to ``spec`` (see module doc; the kinds are those of :data:`SPLITS`).
 
     Raises
     ------
     InputError
         Malformed spec, unknown column, or a split that leaves the training or the test set empty.
     """
+    check_split_spec(spec)
     kind, _, arg = spec.partition(":")
-    n = len(data)
-    all_idx = np.arange(n)
-    if kind == "random":
-        try:
-            frac = float(arg or 0.2)
-        except ValueError:
-            raise InputError(f"bad split {spec!r}: expected random:FRACTION, e.g. random:0.2") from None
-        if not 0 < frac < 1:
-            raise InputError(f"bad split {spec!r}: the test fraction must be in (0, 1)")
-        perm = np.random.default_rng(seed).permutation(n)
-        n_test = int(round(frac * n))
-        test, train = np.sort(perm[:n_test]), np.sort(perm[n_test:])
-    elif kind == "n_mut":
-        try:
-            cut = int(arg)
-        except ValueError:
-            raise InputError(
-                f"bad split {spec!r}: expected n_mut:MAX_TRAIN_MUTATIONS, e.g. n_mut:3"
-            ) from None
-        counts = np.array([n_mutations(k) for k in data.ids])
-        train, test = all_idx[counts <= cut], all_idx[counts > cut]
-    elif kind == "column":
-        if arg not in data.table.columns:
-            raise InputError(
-                f"split column {arg!r} does not exist; columns are {', '.join(map(str, data.table.columns))}"
-            )
-        vals = data.table[arg].astype(str).str.strip().str.lower().to_numpy()
-        test = all_idx[np.isin(vals, list(_TRUE))]
-        train = all_idx[np.isin(vals, list(_FALSE))]
-    elif kind == "ids":
-        train_ids, test_ids = _load_ids(Path(arg))
-        test_set = set(test_ids)
-        is_test = np.array([k in test_set for k in data.ids])
-        test = all_idx[is_test]
-        if train_ids is None:
-            train = all_idx[~is_test]
-        else:
-            train_set = set(train_ids)
-            if train_set & test_set:
-                raise InputError(f"{len(train_set & test_set)} id(s) are in both train and test", file=arg)
-            train = all_idx[np.array([k in train_set for k in data.ids])]
-    else:
-        raise InputError(f"unknown split {spec!r}: use random:0.2, n_mut:3, column:NAME or ids:FILE.json")
+    train, test = SPLITS[kind][1](spec, arg, data, seed)
     if train.size == 0 or test.size == 0:
         empty = "training" if train.size == 0 else "test"
         raise InputError(

@@ -8,9 +8,10 @@ Layout of a chunk directory::
         chunk_000001.parquet
         ...
 
-A chunk file is written atomically when all its structures are done, with the structure names in its
-Parquet metadata; a rerun with the same inputs and settings skips every chunk whose file exists and names
-the same structures. Memory stays bounded: at most ``2 * jobs`` chunks are in flight, and
+A chunk file is written atomically when all its structures are done, with the structure names and its
+content key (:func:`components.encom.cache.chunk_key`: the structures' bytes or coordinates, their
+names, the betas and the parameter values) in its Parquet metadata; a rerun skips every chunk whose file
+exists and carries the same key. Memory stays bounded: at most ``2 * jobs`` chunks are in flight, and
 :func:`concatenate_chunks` streams chunk files into one output.
 """
 
@@ -32,8 +33,9 @@ from biotite.structure import AtomArray
 
 from components.common.errors import DynamotifError, InputError
 from components.common.io import atomic_path, write_json
+from components.encom.cache import chunk_key, structure_digest
 from components.encom.engine import SignatureResult, check_betas, compute_signatures
-from components.encom.params import DEFAULT_BETAS, EncomParams, resolve_params
+from components.encom.params import DEFAULT_BETAS, DEFAULT_PARAMS, EncomParams, resolve_params
 
 __all__ = [
     "compute_signatures_batch",
@@ -203,7 +205,7 @@ def compute_signatures_batch(
     betas: Sequence[float] | np.ndarray = DEFAULT_BETAS,
     *,
     msf: bool = False,
-    params: str | EncomParams = "nrgten-1.2.9",
+    params: str | EncomParams = DEFAULT_PARAMS,
     jobs: int = 1,
     out: str | Path | None = None,
     chunk_size: int = 64,
@@ -280,12 +282,12 @@ def compute_signatures_batch(
     def chunk_path(index: int) -> Path | None:
         return None if chunk_dir is None else chunk_dir / f"chunk_{index:06d}.parquet"
 
-    def done_already(index: int, chunk: list[Item]) -> list[str] | None:
+    def done_already(index: int, key: str) -> list[str] | None:
         path = chunk_path(index)
         if path is None or not path.exists():
             return None
         meta = _chunk_meta(path)
-        if meta is None or meta.get("structures") != [n for n, _ in chunk]:
+        if meta is None or meta.get("key") != key:
             return None
         return list(meta["labels"])
 
@@ -294,13 +296,23 @@ def compute_signatures_batch(
     def todo() -> Iterator[tuple]:
         """Arguments of _run_chunk for every chunk still to compute (finished ones are accepted here)."""
         for index, chunk in enumerate(_chunks(unique(normalize_items(items)), chunk_size)):
-            labels = done_already(index, chunk)
-            if labels is not None:
-                skipped[0] += 1
-                accept(index, [n for n, _ in chunk], labels, None)
-                continue
+            key = ""
+            if chunk_dir is not None:
+                key = chunk_key(
+                    content=[structure_digest(obj) for _, obj in chunk],
+                    names=[n for n, _ in chunk],
+                    betas=beta_arr,
+                    params=p,
+                    extra={"msf": msf, "skip_unknown": skip_unknown},
+                )
+                labels = done_already(index, key)
+                if labels is not None:
+                    skipped[0] += 1
+                    accept(index, [n for n, _ in chunk], labels, None)
+                    continue
             path = chunk_path(index)
-            yield (index, chunk, beta_arr, msf, p, skip_unknown, str(path) if path else None, settings)
+            meta = {**settings, "key": key}
+            yield (index, chunk, beta_arr, msf, p, skip_unknown, str(path) if path else None, meta)
 
     try:
         if jobs == 1:

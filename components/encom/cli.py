@@ -11,7 +11,7 @@ from typing import Any
 
 from components.common.errors import InputError
 from components.common.io import write_json
-from components.encom.params import DEFAULT_BETAS, PARAMETER_SETS
+from components.encom.params import DEFAULT_BETAS, DEFAULT_PARAMS, PARAMETER_SETS
 
 __all__ = ["parse_betas", "run_signatures", "build_parser", "main"]
 
@@ -37,7 +37,7 @@ def run_signatures(
     betas: Sequence[float] | None = None,
     msf: bool = False,
     jobs: int = 1,
-    params: str = "nrgten-1.2.9",
+    params: str = DEFAULT_PARAMS,
     skip_unknown: bool = False,
     chunk_dir: str | Path | None = None,
     chunk_size: int = 64,
@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--beta", default=None, help="comma-separated betas (default: e^(k/2), k=-6..6)")
     parser.add_argument("--msf", action="store_true", help="also write the MSF b-factors (beta empty)")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
-    parser.add_argument("--params", default="nrgten-1.2.9", choices=sorted(PARAMETER_SETS))
+    parser.add_argument("--params", default=DEFAULT_PARAMS, choices=sorted(PARAMETER_SETS))
     parser.add_argument("--skip-unknown", action="store_true", help="drop residues with unknown names")
     parser.add_argument("--chunk-dir", default=None, help="keep resumable chunks in this folder")
     parser.add_argument("--chunk-size", type=int, default=64)

@@ -14,7 +14,7 @@ from components.common.errors import DynamotifError, InputError
 from components.encom.beads import BeadModel, build_beads
 from components.encom.hessian import build_hessian, surface_complementarity
 from components.encom.modes import entropic_signature, limit_blas, mode_entropy, msf_bfactors, normal_modes
-from components.encom.params import DEFAULT_BETAS, EncomParams, resolve_params
+from components.encom.params import DEFAULT_BETAS, DEFAULT_PARAMS, EncomParams, resolve_params
 from components.encom.structure import find_pdb_line, read_structure
 from components.encom.topology import Topology, build_topology
 
@@ -136,7 +136,7 @@ def compute_signatures(
     betas: Sequence[float] | np.ndarray = DEFAULT_BETAS,
     *,
     msf: bool = False,
-    params: str | EncomParams = "nrgten-1.2.9",
+    params: str | EncomParams = DEFAULT_PARAMS,
     skip_unknown: bool = False,
     blas_threads: int | None = 1,
 ) -> SignatureResult:

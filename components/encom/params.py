@@ -16,10 +16,21 @@ import numpy as np
 
 from components.common.errors import InputError
 
-__all__ = ["DEFAULT_BETAS", "EncomParams", "PARAMETER_SETS", "resolve_params", "tables", "interaction_matrix"]
+__all__ = [
+    "DEFAULT_BETAS",
+    "DEFAULT_PARAMS",
+    "EncomParams",
+    "PARAMETER_SETS",
+    "resolve_params",
+    "tables",
+    "interaction_matrix",
+]
 
 #: The 13 beta values of the DynaSig-ML examples: e^(k/2), k = -6..6 (computed as the examples do).
 DEFAULT_BETAS: list[float] = [np.e ** (k / 2) for k in range(-6, 7)]
+
+#: Name of the default ENCoM parameter set (NRGTEN 1.2.9's ``ENCoM()`` constants).
+DEFAULT_PARAMS = "nrgten-1.2.9"
 
 _TABLES_PATH = Path(__file__).parent / "data" / "encom_tables.json"
 
@@ -72,7 +83,7 @@ class EncomParams:
 PARAMETER_SETS: dict[str, EncomParams] = {
     p.name: p
     for p in (
-        EncomParams(name="nrgten-1.2.9"),
+        EncomParams(name=DEFAULT_PARAMS),
         # constants of the published DynaSig-ML examples (earlier NRGTEN default interaction matrix)
         EncomParams(name="dynasigml-2022", interact_const=10.0, null_interact_const=0.1),
         # NRGTEN's ENCoM(new_optimized_params=True)

@@ -38,6 +38,7 @@ def write_report(
     sections: dict[str, pd.DataFrame],
     figures: dict[str, str],
     notes: list[str],
+    target: str | None = None,
 ) -> Path:
     """Write ``out_dir/report.html``; image paths are relative to ``out_dir``.
 
@@ -45,7 +46,11 @@ def write_report(
     ----------
     kernels
         One row per kernel with at least ``kernel, motif_id, importance, consensus``; rows are
-        shown in descending importance.
+        shown by ``rank`` when the table has one, else in descending importance. With a
+        ``favours`` column each kernel says which class it favours; kernels that favour another
+        class than ``target`` are marked background-enriched.
+    target
+        The target class (binary: the positive class), or None.
     images
         kernel -> {"logo", "positions", "classes"} relative PNG paths.
     tomtom
@@ -64,11 +69,22 @@ def write_report(
                 for r in grp.sort_values("rank").head(3).itertuples()
             )
     rows = []
-    for r in kernels.sort_values("importance", ascending=False).itertuples():
+    ordered = (
+        kernels.sort_values("rank")
+        if "rank" in kernels
+        else kernels.sort_values("importance", ascending=False)
+    )
+    for r in ordered.itertuples():
         im = images.get(int(str(r.kernel)), {})
+        favours = ""
+        if "favours" in kernels:
+            fav = html.escape(str(r.favours))
+            background = target is not None and str(r.favours) != target
+            favours = f"<br>favours {fav}" + (" <b>(background-enriched)</b>" if background else "")
         rows.append(
             "<tr>"
-            f"<td>{r.kernel}<br><span class=small>score {r.importance:.3g}<br>{html.escape(str(r.consensus))}</span></td>"
+            f"<td>{r.kernel}<br><span class=small>score {r.importance:.3g}<br>{html.escape(str(r.consensus))}"
+            f"{favours}</span></td>"
             f"<td>{_img(im.get('logo'))}</td><td>{_img(im.get('positions'))}</td><td>{_img(im.get('classes'))}</td>"
             f"<td class=small>{best.get(str(r.motif_id), '')}</td></tr>"
         )
@@ -77,7 +93,12 @@ def write_report(
         f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>",
     ]
     parts += [f"<p class=small>{html.escape(n)}</p>" for n in notes]
-    parts.append("<h2>Kernels ranked by importance score</h2><table>")
+    heading = (
+        f"Kernels favouring {html.escape(target)} first, then the others; each by importance score"
+        if target is not None and "favours" in kernels
+        else "Kernels ranked by importance score"
+    )
+    parts.append(f"<h2>{heading}</h2><table>")
     parts.append(
         "<tr><th>kernel</th><th>motif</th><th>positional enrichment</th><th>class enrichment</th><th>best Tomtom matches</th></tr>"
     )

@@ -9,9 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from components.mutation.variants import (
+    WT,
     Mutation,
     RejectedVariant,
     ValidVariant,
+    canonical_variant,
+    mutation_positions,
+    n_mutations,
     parse_variant,
     validate_variants,
     variant_name,
@@ -21,6 +25,10 @@ if TYPE_CHECKING:
     from components.mutation.core import Mutator, mutate, mutate_many
 
 __all__ = [
+    "WT",
+    "canonical_variant",
+    "mutation_positions",
+    "n_mutations",
     "Mutation",
     "RejectedVariant",
     "ValidVariant",

@@ -8,19 +8,26 @@ Grammar
 A *variant* is one or more point mutations separated by ``;`` or ``_`` (spaces around them are
 ignored)::
 
-    variant   := "" | "WT" | mutation ((";" | "_") mutation)*
-    mutation  := [chain ":"] WT position [icode] MUT
+    variant   := "" | "WT" | mutation ((";" | "_" | "," | "+") mutation)*
+    mutation  := [chain (":" | "-")] WT position [icode] MUT
     chain     := 1-4 letters/digits (the PDB/mmCIF chain id)
     position  := integer residue number as in the structure (1-based, may be negative)
     icode     := one lower-case letter = the PDB insertion code (``K45aR`` = residue 45A)
     WT, MUT   := one upper-case letter: nucleotides A C G U (RNA) / A C G T (DNA),
                  amino acids in the 20-letter code
 
-Examples: ``A12C``, ``A12C;C74A``, ``A12C_C74A``, ``K45R``, ``A:K45R``, ``B:K45aR``. An empty
-string or ``WT`` is the wild type (no mutation). The canonical name of a variant (used for file
-names, DynaSig-ML style) joins the mutations with ``_`` in increasing (chain, position, insertion
-code) order; in structures with several chains each token carries its chain as ``A-K45R``
-(no ``:`` in file names).
+Examples: ``A12C``, ``A12C;C74A``, ``A12C_C74A``, ``A12C,C74A``, ``K45R``, ``A:K45R``, ``A-K45R``,
+``B:K45aR``. An empty string or ``WT`` (any case) is the wild type (no mutation). Residue letters
+are upper case: a lower-case letter after the position is an insertion code, so ``a12c`` is refused.
+
+This is the project's one variant grammar. Two spellings come out of it:
+
+* the **canonical key** (:func:`canonical_variant`): mutations joined with ``;`` in increasing
+  (chain, position, insertion code) order, chains as ``A:K45R``, ``WT`` for the wild type. Tables,
+  signature sets, splits and served models key variants by it; it also reads structure-file names
+  such as ``mir125a_A12C_C74A.pdb`` (a leading name and the file extension are dropped);
+* the **file name** (:func:`variant_name`, DynaSig-ML style): the same mutations joined with ``_``,
+  chains as ``A-K45R`` (no ``:`` in file names); :func:`canonical_variant` reads it back.
 """
 
 from __future__ import annotations
@@ -32,6 +39,10 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "WT",
+    "canonical_variant",
+    "mutation_positions",
+    "n_mutations",
     "Mutation",
     "RejectedVariant",
     "ValidVariant",
@@ -61,10 +72,12 @@ NUCLEOTIDE_TARGETS: dict[str, dict[str, str]] = {
     "dna": {"A": "DA", "C": "DC", "G": "DG", "T": "DT"},
 }
 
-_SEPARATORS = re.compile(r"\s*[;_]\s*")
+WT = "WT"
+_SEPARATORS = re.compile(r"\s*[;_,+]\s*")
 _MUTATION = re.compile(
-    r"^(?:(?P<chain>[A-Za-z0-9]{1,4}):)?(?P<wt>[A-Z])(?P<pos>-?\d+)(?P<icode>[a-z]?)(?P<mut>[A-Z])$"
+    r"^(?:(?P<chain>[A-Za-z0-9]{1,4})[:-])?(?P<wt>[A-Z])(?P<pos>-?\d+)(?P<icode>[a-z]?)(?P<mut>[A-Z])$"
 )
+_FILE_SUFFIX = re.compile(r"\.(pdb|cif|mmcif|ent)(\.gz)?$", re.IGNORECASE)
 _SYNTAX_HINT = "expected e.g. A12C, K45R, A:K45R or K45aR (insertion code a)"
 
 
@@ -183,6 +196,44 @@ def parse_variant(text: str | None) -> tuple[Mutation, ...]:
             raise ValueError(f"two mutations at one residue: {seen[key]} and {mu}")
         seen[key] = mu
     return muts
+
+
+def canonical_variant(variant: object, *, record: str | None = None) -> str:
+    """The canonical key of ``variant`` (``"WT"`` for the wild type), see the module docstring.
+
+    Also reads structure-file names: the extension (``.pdb``, ``.cif``...) and, in ``_``-joined
+    names, leading tokens that are not mutations (``mir125a_A12C_C74A.pdb`` -> ``A12C;C74A``).
+
+    Raises
+    ------
+    InputError
+        If ``variant`` is not a string or does not follow the grammar (``record`` names the row).
+    """
+    from components.common.errors import InputError
+
+    if not isinstance(variant, str):
+        raise InputError(f"variant must be a string such as 'A12C;C74A', got {variant!r}", record=record)
+    text = _FILE_SUFFIX.sub("", variant.strip())
+    if not re.search(r"[;,+]", text):  # a file id such as mir125a_A12C_C74A: drop the leading name
+        tokens = text.split("_")
+        while len(tokens) > 1 and tokens[0].upper() != WT and not _MUTATION.match(tokens[0].strip()):
+            tokens.pop(0)
+        text = "_".join(tokens)
+    try:
+        muts = parse_variant(text)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"variant {variant!r}: {exc}", record=record) from None
+    return ";".join(str(m) for m in sorted(muts, key=Mutation.sort_key)) or WT
+
+
+def mutation_positions(key: str) -> list[int]:
+    """Residue numbers mutated by a variant (any spelling; empty for the wild type)."""
+    return [m.position for m in parse_variant(key)]
+
+
+def n_mutations(key: str) -> int:
+    """Number of point mutations of a variant (any spelling; 0 for the wild type)."""
+    return len(parse_variant(key))
 
 
 def variant_name(mutations: Iterable[Mutation], *, with_chain: bool | None = None) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -33,6 +34,8 @@ __all__ = [
     "encode",
     "encode_data",
     "predict",
+    "prediction_columns",
+    "predict_frame",
     "first_layer_activations",
     "save_bundle",
     "load_bundle",
@@ -220,6 +223,23 @@ def predict(
         return np.zeros((0, bundle.n_outputs), dtype=np.float32)
     X = encode(bundle, sequences, dotbrackets=dotbrackets, cache_dir=cache_dir)
     return predict_encoded(bundle, X)
+
+
+def prediction_columns(output_names: Sequence[str], task: str) -> list[str]:
+    """Prediction columns that say what they are: ``p_<class>`` (classification, the probability
+    of that class; binary: of the positive class) or ``pred_<target>`` (regression)."""
+    prefix = "pred_" if task == "regression" else "p_"
+    return [f"{prefix}{n}" for n in output_names]
+
+
+def predict_frame(
+    bundle: SequenceModel, sequences: Sequence[str], *, dotbrackets: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """:func:`predict` as a table with :func:`prediction_columns` (what the served model answers)."""
+    return pd.DataFrame(
+        predict(bundle, sequences, dotbrackets=dotbrackets),
+        columns=prediction_columns(bundle.output_names, bundle.task),
+    )
 
 
 @torch.no_grad()

@@ -7,6 +7,7 @@ fit the task, NaN targets, ...).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
 TASKS = ("binary", "multiclass", "multilabel", "regression")
 _SEQ_COLUMNS = ("sequence", "seq", "sequences", "Sequence", "SEQ")
 _STRUCT_COLUMNS = ("structure", "dotbracket", "dot_bracket", "struct")
+_LABEL_INDICES = re.compile(r"\d+(,\d+)*")
 
 
 @dataclass
@@ -209,15 +211,17 @@ def _fasta_multilabel(path: Path) -> SequenceData:
     seqs, names, structs, label_sets = [], [], [], []
     for header, s, st, line in read_fasta_records(path):
         tokens = header.split()
-        field_ = next(
-            (t.split("=", 1)[1] for t in tokens if t.startswith("labels=")), tokens[-1] if tokens else ""
-        )
-        labels = [lab for lab in field_.split(",") if lab]
+        field_ = next((t.split("=", 1)[1] for t in tokens if t.startswith("labels=")), None)
+        if field_ is None and len(tokens) == 1 and _LABEL_INDICES.fullmatch(tokens[0]):
+            field_ = tokens[0]  # the bare form '>0,2': label indices
+        labels = [lab for lab in (field_ or "").split(",") if lab]
         if not labels:
             raise InputError(
-                "multi-label FASTA header has no labels (expected '>ID labels=A,B' or '>0,2')",
+                "one FASTA file is read as a multi-label FASTA, but this header has no labels "
+                "(expected '>ID labels=A,B' or '>0,2'); for one class per file give one FASTA per class "
+                "(--data pos=a.fa neg=b.fa)",
                 file=path,
-                record=f"line {line}",
+                record=f"record {header.split()[0]!r} (line {line})" if header else f"line {line}",
             )
         seqs.append(s)
         names.append(f"{path}: line {line}")

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from components.seqmodels.config import ARCH_CHOICES
+
 __all__ = [
     "CNN",
     "CNNGRU",
@@ -35,7 +37,7 @@ __all__ = [
     "ARCHS",
 ]
 
-ARCHS = ("cnn", "cnn_gru")
+ARCHS = ARCH_CHOICES  # declared with the run configuration
 
 #: Our CNN defaults (what ``dynamotif sequence`` trains without ``--trials``): pysster's
 #: architecture (2 conv/pool blocks, flatten, dense 100, dropout 0.1/0.3/0.6) with the paper's

@@ -6,9 +6,11 @@ import os
 
 import typer
 
+from flows.commands import ListConventionCommand
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("check")
+    @app.command("check", cls=ListConventionCommand)
     def check() -> None:
         """Check that MLflow's tracking store is reachable and show where runs go.
 

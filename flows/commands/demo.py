@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from flows.commands import ListConventionCommand
+
 #: flows that provide ``demo(out_dir: Path) -> None``, in the order the demo runs them
 DEMO_FLOWS = ["dynasig", "sequence"]
 
@@ -27,7 +29,7 @@ def available_demos() -> list[str]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("demo")
+    @app.command("demo", cls=ListConventionCommand)
     def demo(
         out_dir: Path = typer.Option(Path("demo-out"), help="Where the demo writes its files."),
         only: list[str] = typer.Option([], "--only", help="Run only these flows (repeatable)."),

@@ -6,15 +6,21 @@ from pathlib import Path
 
 import typer
 
+from flows.commands import ListConventionCommand
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("motifs")
+    @app.command("motifs", cls=ListConventionCommand)
     def motifs(
         model: str = typer.Option(
             ..., "--model", help="models:/NAME@champion, models:/NAME/3, runs:/..., or a local bundle folder."
         ),
-        data: list[Path] = typer.Option(
-            ..., "--data", help="FASTA file(s) (NAME=FILE per class) or tables of sequences to interpret."
+        data: list[str] = typer.Option(
+            ...,
+            "--data",
+            metavar="FILE",
+            help="FASTA file(s) (NAME=FILE per class; several values or a repeated flag) or tables of "
+            "sequences to interpret.",
         ),
         motif_db: str | None = typer.Option(
             None, "--motif-db", help="MEME file, 'attract' (RNA, bundled) or 'jaspar' (DNA, needs pyjaspar)."
@@ -36,7 +42,7 @@ def register(app: typer.Typer) -> None:
 
         res = run_motifs(
             model,
-            [str(d) for d in data],
+            list(data),
             out_dir=out_dir,
             motif_db=motif_db,
             log=not no_log,

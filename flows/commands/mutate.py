@@ -6,9 +6,11 @@ from pathlib import Path
 
 import typer
 
+from flows.commands import ListConventionCommand
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("mutate")
+    @app.command("mutate", cls=ListConventionCommand)
     def mutate(
         structure: Path = typer.Option(..., "--structure", help="Wild-type PDB or mmCIF."),
         variants: Path = typer.Option(..., "--variants", help="CSV/TSV/Parquet table of variants."),

@@ -6,9 +6,12 @@ from pathlib import Path
 
 import typer
 
+from components.encom.params import DEFAULT_PARAMS
+from flows.commands import ListConventionCommand
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("signatures")
+    @app.command("signatures", cls=ListConventionCommand)
     def signatures(
         structures: list[Path] = typer.Argument(..., help="PDB or mmCIF files."),
         out: Path = typer.Option(..., "--out", help="Output table: .parquet, .csv, .tsv (optionally .gz)."),
@@ -17,7 +20,7 @@ def register(app: typer.Typer) -> None:
         ),
         msf: bool = typer.Option(False, "--msf", help="Also write the MSF b-factors (rows with empty beta)."),
         jobs: int = typer.Option(1, "--jobs", "-j", help="Worker processes (one BLAS thread each)."),
-        params: str = typer.Option("nrgten-1.2.9", "--params", help="ENCoM parameter set."),
+        params: str = typer.Option(DEFAULT_PARAMS, "--params", help="ENCoM parameter set."),
         skip_unknown: bool = typer.Option(
             False,
             "--skip-unknown",

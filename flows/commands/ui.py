@@ -12,6 +12,8 @@ from pathlib import Path
 
 import typer
 
+from flows.commands import ListConventionCommand
+
 
 def _bin(name: str) -> str:
     local = Path(sys.executable).with_name(name)
@@ -19,7 +21,7 @@ def _bin(name: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("ui")
+    @app.command("ui", cls=ListConventionCommand)
     def ui(
         host: str = typer.Option("127.0.0.1", help="Interface to bind (keep 127.0.0.1 unless you mean it)."),
         port: int = typer.Option(5000, help="MLflow UI port."),

@@ -43,14 +43,15 @@ from tests.conftest import shared
         ("", "WT"),
         ("wt", "WT"),
         ("A-K45R", "A:K45R"),
-        ("a12c", "A12C"),
+        ("A12C,C74A", "A12C;C74A"),
+        ("B:K45aR_A:G3D", "A:G3D;B:K45aR"),
     ],
 )
 def test_canonical_variant(raw: str, key: str) -> None:
     assert canonical_variant(raw) == key
 
 
-@pytest.mark.parametrize("raw", ["A12C;A12G", "A12C;junk", "12C", "mir125a"])
+@pytest.mark.parametrize("raw", ["A12C;A12G", "A12C;junk", "12C", "mir125a", "a12c", "A12A", "junk;A12C"])
 def test_canonical_variant_rejects(raw: str) -> None:
     with pytest.raises(InputError):
         canonical_variant(raw)

@@ -37,6 +37,25 @@ def slice_table(tmp_path_factory) -> Path:
     return path
 
 
+def _small_config(small_inputs, name: str, table: str = "ok.csv", **changes):
+    from components.dynasig_ml.config import DynasigConfig
+
+    d = small_inputs["dir"]
+    options = {
+        "structure": WT,
+        "variants": d / table,
+        "target": "eff",
+        "features": ("mcfold_energy",),
+        "split": "random:0.3",
+        "signatures": small_inputs["sigs"],
+        "betas": tuple(BETAS),
+        "name": name,
+        "experiment": name,
+        "work_dir": d / f"work-{name}",
+    }
+    return DynasigConfig(**{**options, **changes})
+
+
 def _runs(client, experiment: str):
     exp = client.get_experiment_by_name(experiment)
     return [] if exp is None else client.search_runs([exp.experiment_id])
@@ -47,30 +66,32 @@ def flow_run(slice_table, mlflow_server, prefect_harness, tmp_path_factory):
     """One flow run (computes signatures) and a resumed re-run from the chunk cache."""
     import mlflow
 
+    from components.dynasig_ml.config import DynasigConfig
     from flows.dynasig import run_dynasig
 
     mp = pytest.MonkeyPatch()
     mp.setenv("MLFLOW_TRACKING_URI", mlflow_server)
     mlflow.set_tracking_uri(mlflow_server)
     work = tmp_path_factory.mktemp("work")
-    kwargs = dict(
+    config = DynasigConfig(
         structure=WT,
         variants=slice_table,
         target="eff",
-        features=["mcfold_energy"],
+        features=("mcfold_energy",),
         split="n_mut:3",
-        models=["lasso", "hgb:max_iter=30"],
-        predictor_sets=["both", "features"],
-        betas=BETAS,
+        models=("lasso", "hgb:max_iter=30"),
+        predictors=("both", "features"),
+        betas=tuple(BETAS),
         chunk_size=10,
         name="test-dynasig",
         experiment="test-dynasig",
         work_dir=work,
+        bootstrap=0,  # 3 validation variants: judged on the point estimate (see test_unreliable_...)
     )
-    first = run_dynasig(workers=2, **kwargs)
+    first = run_dynasig(config, workers=2)
     cache = sorted((work / "signature_cache").glob("*.npz"))
     stamps = [p.stat().st_mtime_ns for p in cache]
-    second = run_dynasig(workers=2, **kwargs)
+    second = run_dynasig(config, workers=2)
     yield {"first": first, "second": second, "cache": cache, "stamps": stamps, "work": work}
     mp.undo()
 
@@ -135,6 +156,9 @@ def test_registration_champion_and_resume(flow_run, mlflow_server) -> None:
     champion = client.get_model_version_by_alias("test-dynasig", "champion")
     assert champion.version == first["registration"]["version"]
     assert champion.tags["selection_metric"] == "val_r2"
+    assert champion.tags["split"] == "n_mut:3" and champion.tags["validation"] == "split:0.2"
+    assert champion.tags["dataset_hash"] == first["dataset_hash"] and champion.tags["reliable"] == "true"
+    assert "does not beat champion" in second["registration"]["reason"]
     assert second["timings"]["signatures_s"] < first["timings"]["signatures_s"]
     # the logged input example is a training variant (n_mut:3: at most 3 mutations), never a test one
     from mlflow.artifacts import download_artifacts
@@ -236,6 +260,8 @@ def test_bad_input_one_line_exit_2(
         str(WT),
         "--variants",
         str(d / table),
+        "--target",
+        "eff",
         "--features",
         "mcfold_energy",
         "--name",
@@ -260,7 +286,8 @@ def test_cli_position_grouped_validation(small_inputs, mlflow_env, prefect_harne
     from flows.cli import main
 
     d = small_inputs["dir"]
-    args = ["dynasig", "--structure", str(WT), "--variants", str(d / "ok.csv"), "--features", "mcfold_energy"]
+    args = ["dynasig", "--structure", str(WT), "--variants", str(d / "ok.csv"), "--target", "eff"]
+    args += ["--features", "mcfold_energy"]
     args += ["--signatures", str(small_inputs["sigs"]), "--split", "random:0.3", "--model", "ridge"]
     args += ["--validation", "cv-positions:2", "--name", "test-cvpos", "--work-dir", str(d / "work-cvpos")]
     assert main(args) == 0
@@ -274,20 +301,7 @@ def test_nan_rows_dropped_and_counted(small_inputs, mlflow_env, prefect_harness)
 
     from flows.dynasig import run_dynasig
 
-    d = small_inputs["dir"]
-    res = run_dynasig(
-        structure=WT,
-        variants=d / "nan.csv",
-        features=["mcfold_energy"],
-        split="random:0.3",
-        models=["lasso"],
-        signatures=small_inputs["sigs"],
-        betas=BETAS,
-        name="test-nan",
-        experiment="test-nan",
-        register_model=False,
-        work_dir=d / "work-nan",
-    )
+    res = run_dynasig(_small_config(small_inputs, "test-nan", "nan.csv", register=False))
     assert res["n_dropped"] == 2 and res["registration"] is None
     run = MlflowClient(mlflow_env).get_run(res["run_id"])
     assert run.data.metrics["n_dropped"] == 2 and run.data.metrics["n_used"] == 18
@@ -298,25 +312,36 @@ def test_failure_inside_the_flow_marks_the_run_failed(
 ) -> None:
     from mlflow import MlflowClient
 
-    import components.dynasig_ml
+    import components.dynasig_ml.run
     from flows.dynasig import run_dynasig
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated crash while fitting")
 
-    monkeypatch.setattr(components.dynasig_ml, "fit_model", broken)
+    monkeypatch.setattr(components.dynasig_ml.run, "fit_model", broken)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        run_dynasig(
-            structure=WT,
-            variants=small_inputs["dir"] / "ok.csv",
-            features=["mcfold_energy"],
-            split="random:0.3",
-            signatures=small_inputs["sigs"],
-            betas=BETAS,
-            name="test-crash",
-            experiment="test-crash",
-            work_dir=small_inputs["dir"] / "work-crash",
-        )
+        run_dynasig(_small_config(small_inputs, "test-crash"))
     runs = _runs(MlflowClient(mlflow_env), "test-crash")
     assert [r.info.status for r in runs] == ["FAILED"]
     assert runs[0].data.tags["error"].startswith("simulated crash")
+
+
+def test_unreliable_validation_registers_without_alias(small_inputs, mlflow_env, prefect_harness) -> None:
+    """A model whose validation R² does not beat the mean predictor beyond its interval is not promoted."""
+    from mlflow import MlflowClient
+
+    from flows.dynasig import run_dynasig
+
+    res = run_dynasig(_small_config(small_inputs, "test-unreliable"))
+    reg = res["registration"]
+    assert res["best_reliable"] is False and reg["promoted"] is False
+    assert "mean predictor" in reg["reason"]
+    assert any("too small to select on" in w for w in res["warnings"])
+    best = next(m for m in res["models"] if m["model"] == res["best"])
+    assert best["val_r2_ci_low"] <= best["val_r2_ci_high"] and best["val_gain_ci_low"] <= 0
+    assert best["test_pearson_r_ci_low"] <= best["test_pearson_r_ci_high"]
+    client = MlflowClient(mlflow_env)
+    assert client.get_model_version("test-unreliable", reg["version"]).tags["reliable"] == "false"
+    parent = client.get_run(res["run_id"])
+    assert parent.data.tags["reliable"] == "false" and "best_val_r2_ci_low" in parent.data.metrics
+    assert json.loads(Path(res["out_dir"], "summary.json").read_text())["best"] == res["best"]

@@ -184,3 +184,22 @@ def test_component_entry_point(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 2 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_batch_chunks_are_keyed_by_content(three_files, tmp_path, monkeypatch):
+    """A structure edited in place (same name) is recomputed; an unchanged one is not."""
+    chunks = tmp_path / "chunks"
+    compute_signatures_batch(three_files, BETAS, out=chunks, chunk_size=1, progress=False)
+    text = three_files[1].read_text()
+    three_files[1].write_text(three_files[2].read_text())  # s1.pdb now holds s2's coordinates
+    calls = []
+    real = batch_mod.compute_signatures
+    monkeypatch.setattr(
+        batch_mod, "compute_signatures", lambda s, *a, **k: calls.append(s) or real(s, *a, **k)
+    )
+    again = compute_signatures_batch(three_files, BETAS, out=chunks, chunk_size=1, progress=False)
+    assert [os.path.basename(str(c)) for c in calls] == ["s1.pdb"]
+    s1 = again[again.structure == "s1.pdb"].value.to_numpy()
+    s2 = again[again.structure == "s2.pdb"].value.to_numpy()
+    np.testing.assert_array_equal(s1, s2)
+    assert text != three_files[1].read_text()

@@ -125,3 +125,50 @@ def test_grammar_module_is_light():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+SPELLINGS = [
+    "A12C;C74A",
+    " A12C _ C74A ",
+    "A12C,C74A",
+    "A12C+C74A",
+    "A:K45R",
+    "A-K45R",
+    "B:K45aR;A:G3D",
+    "WT",
+    "",
+    "a12c",
+    "A12A",
+    "A12C;;C74A",
+    "A12C;A12G",
+    "A12",
+    "K45AR",
+]
+
+
+@pytest.mark.parametrize("text", SPELLINGS)
+def test_one_grammar_for_mutation_and_keys(text):
+    """parse_variant (mutate) and canonical_variant (tables, signatures, serving) accept the same strings."""
+    from components.common.errors import InputError
+    from components.mutation.variants import canonical_variant
+
+    try:
+        muts = parse_variant(text)
+    except ValueError:
+        with pytest.raises(InputError):
+            canonical_variant(text)
+        return
+    key = canonical_variant(text)
+    assert parse_variant(key) == tuple(sorted(muts, key=Mutation.sort_key))
+    assert canonical_variant(variant_name(muts)) == key  # file names read back
+
+
+def test_canonical_variant_reads_file_ids_and_refuses_non_strings():
+    from components.common.errors import InputError
+    from components.mutation.variants import canonical_variant
+
+    assert canonical_variant("mir125a_C74A_A12C.pdb") == "A12C;C74A"
+    assert canonical_variant("mir125a_WT.pdb") == "WT"
+    for value in (5, 5.5, True, None):
+        with pytest.raises(InputError, match="must be a string"):
+            canonical_variant(value)

@@ -144,6 +144,7 @@ def test_dynasig_signature_task_with_dask_address_equals_local(dask_cluster, tmp
     from prefect import flow
 
     from components.dynasig_ml import load_signatures
+    from components.dynasig_ml.signature_cache import plan_chunks
     from flows.dynasig import make_task_runner, signature_chunk
 
     address, client = dask_cluster
@@ -153,18 +154,15 @@ def test_dynasig_signature_task_with_dask_address_equals_local(dask_cluster, tmp
 
     @flow(name="signature-stage-on-dask")
     def signature_stage() -> list[str]:
-        futures = [
-            signature_chunk.submit(wt, chunk, betas, "nrgten-1.2.9", str(tmp_path / f"dask-{i}.npz"))
-            for i, chunk in enumerate(chunks)
-        ]
-        return [f.result() for f in futures]
+        planned = [plan_chunks(wt, chunk, betas, tmp_path / "dask")[0] for chunk in chunks]
+        return [f.result() for f in [signature_chunk.submit(c) for c in planned]]
 
     with distributed.get_task_stream(client) as stream:
         paths = signature_stage.with_options(task_runner=make_task_runner(dask_address=address))()
     ran_on = {t["worker"] for t in stream.data}
     assert ran_on and ran_on <= set(client.scheduler_info()["workers"]), "tasks ran on the Dask workers"
-    for i, (chunk, path) in enumerate(zip(chunks, paths, strict=True)):
-        local_path = signature_chunk.fn(wt, chunk, betas, "nrgten-1.2.9", str(tmp_path / f"local-{i}.npz"))
+    for chunk, path in zip(chunks, paths, strict=True):
+        local_path = signature_chunk.fn(plan_chunks(wt, chunk, betas, tmp_path / "local")[0])
         remote, local = load_signatures(path), load_signatures(local_path)
         assert list(remote.ids) == list(local.ids) and list(remote.labels) == list(local.labels)
         np.testing.assert_allclose(remote.values, local.values, rtol=1e-9, atol=1e-12)

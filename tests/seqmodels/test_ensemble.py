@@ -127,7 +127,7 @@ def test_component_cli_trains_an_ensemble(tmp_path, capsys):
         isinstance(again.net, Ensemble) and again.extra["best_epoch"] and len(again.extra["epochs_run"]) == 2
     )
     assert component_main(["--data", str(pos), str(neg), "--ensemble", "0", "--out-dir", str(out)]) == 2
-    assert "--ensemble must be >= 1" in capsys.readouterr().err
+    assert "option 'ensemble' must be >= 1" in capsys.readouterr().err
 
 
 @pytest.mark.integration
@@ -154,5 +154,5 @@ def test_flow_ensemble_with_masked_targets_logs_a_servable_pyfunc(
     assert isinstance(bundle.net, Ensemble)
     model = mlflow.pyfunc.load_model(summary["model_uri"])
     out = model.predict(pd.DataFrame({"sequence": seqs[:5]}))
-    assert list(out.columns) == ["y", "aux"]
+    assert list(out.columns) == ["pred_y", "pred_aux"]
     assert np.allclose(out.to_numpy(), predict(bundle, seqs[:5]), atol=1e-6)

@@ -1,4 +1,4 @@
-"""Serving hardening: the helpers of flows.serving, and a real ``mlflow models serve``."""
+"""Serving hardening: the helpers of components.common.serving, and a real ``mlflow models serve``."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
+from components.common import serving
 from components.common.errors import InputError
-from components.dynasig_ml.variants import canonical_variant
-from flows import serving
+from components.mutation.variants import canonical_variant
 from tests.conftest import REPO
 
 

@@ -17,7 +17,7 @@
 
 The project's pyfunc wrappers therefore validate at the boundary with these helpers::
 
-    from flows.serving import check_batch, validate_column
+    from components.common.serving import check_batch, validate_column
 
     class DynasigModel(mlflow.pyfunc.PythonModel):
         def predict(self, context, model_input, params=None):

@@ -1,0 +1,45 @@
+"""The one signature cache: chunk files keyed by content and parameters, resumable."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from components.dynasig_ml.data import load_signatures
+from components.dynasig_ml.signature_cache import compute_chunk, compute_signature_chunks, plan_chunks
+from tests.conftest import EXAMPLES
+
+WT = EXAMPLES / "mir125a" / "mir125a_WT.pdb"
+BETAS = [0.5, 1.0]
+
+
+def test_keys_follow_content_and_parameters(tmp_path) -> None:
+    keys = ["A12C", "C74A", "WT"]
+    base = [c.path.name for c in plan_chunks(WT, keys, BETAS, tmp_path, chunk_size=2)]
+    assert base == [c.path.name for c in plan_chunks(WT, keys, BETAS, tmp_path, chunk_size=2)]
+    assert len(set(base)) == 2
+    changed = [
+        plan_chunks(WT, keys, [0.5, 1.1], tmp_path, chunk_size=2),
+        plan_chunks(WT, keys, BETAS, tmp_path, chunk_size=2, params="dynasigml-2022"),
+        plan_chunks(WT, ["A12G", "C74A", "WT"], BETAS, tmp_path, chunk_size=2),
+    ]
+    moved = tmp_path / "wt_moved.pdb"
+    text = WT.read_text().replace("  1.00  0.00 ", "  1.00  0.01 ", 1)  # one B-factor differs
+    moved.write_text(text)
+    changed.append(plan_chunks(moved, keys, BETAS, tmp_path, chunk_size=2))
+    for plan in changed:
+        assert plan[0].path.name != base[0]
+    copy = tmp_path / "same_bytes.pdb"
+    copy.write_bytes(WT.read_bytes())  # another name, same bytes: same key
+    assert [c.path.name for c in plan_chunks(copy, keys, BETAS, tmp_path, chunk_size=2)] == base
+
+
+def test_chunks_are_computed_once_and_resume(tmp_path) -> None:
+    chunks = plan_chunks(WT, ["A12C", "WT"], BETAS, tmp_path / "cache", chunk_size=1)
+    first = compute_chunk(chunks[0])
+    assert not first.cached and first.signatures_s > 0 and chunks[0].path.exists()
+    stamp = chunks[0].path.stat().st_mtime_ns
+    sigs, stats = compute_signature_chunks(chunks, progress=False)  # resumes: only "WT" is computed
+    assert stats["n_computed"] == 1 and stats["n_cached"] == 1
+    assert chunks[0].path.stat().st_mtime_ns == stamp
+    assert sigs.ids == ["A12C", "WT"] and sigs.values.shape[:2] == (2, 2)
+    np.testing.assert_array_equal(load_signatures(chunks[0].path).values[:, 0], sigs.values[:, 0])
