@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from flows.motifs import ARTIFACT_DIR, load_sequence_bundle, read_sequences
+from components.motifs.inputs import read_sequences
+from flows.motifs import ARTIFACT_DIR, load_sequence_bundle
 
 __all__ = ["run_deep_motifs"]
 

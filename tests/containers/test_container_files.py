@@ -89,11 +89,37 @@ def test_dockerfile_targets_match_the_components():
     with_main = sorted(p.parent.name for p in (REPO / "components").glob("*/__main__.py"))
     missing = [c for c in with_main if c != "common" and c not in entry]
     assert not missing, f"components without an image target: {missing}"
+    no_main = [name for name in entry if name not in with_main]
+    assert not no_main, f"image targets whose components.<name> has no __main__ (cannot start): {no_main}"
     assert {"serve", "flows"} <= set(stages)
     assert not any(line.startswith("ENTRYPOINT") for line in stages["flows"]), (
         "the flows image must leave the command to Prefect's docker worker"
     )
     assert not re.search(r"(PASSWORD|SECRET|TOKEN)\s*=", text, re.IGNORECASE), "no secrets in images"
+
+
+def _component_entry_points() -> list[str]:
+    stages = _targets(DOCKER / "Dockerfile")
+    return sorted(
+        m.group(1)
+        for lines in stages.values()
+        for line in lines
+        if (m := re.match(r'ENTRYPOINT \["python", "-m", "components\.(\w+)"\]', line))
+    )
+
+
+@pytest.mark.parametrize("component", _component_entry_points())
+def test_every_component_image_entry_point_starts(component):
+    """The other direction: every image's ``python -m components.X`` exists and answers --help."""
+    assert (REPO / "components" / component / "__main__.py").is_file(), f"components/{component}/__main__.py"
+    res = subprocess.run(
+        [sys.executable, "-m", f"components.{component}", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0 and "usage" in res.stdout.lower(), res.stderr[-1000:]
 
 
 def _compose() -> dict:

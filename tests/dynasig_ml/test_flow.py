@@ -260,8 +260,6 @@ def test_bad_input_one_line_exit_2(
         str(WT),
         "--variants",
         str(d / table),
-        "--target",
-        "eff",
         "--features",
         "mcfold_energy",
         "--name",
@@ -269,6 +267,8 @@ def test_bad_input_one_line_exit_2(
         "--work-dir",
         str(d / "work"),
     ]
+    if "--target" not in extra:
+        args += ["--target", "eff"]
     if "--no-signatures" in extra:
         extra = [e for e in extra if e != "--no-signatures"]
     else:
