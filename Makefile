@@ -38,10 +38,10 @@ test: lint typecheck pytest
 clean:
 	rm -rf demo-out mlflow.db mlruns .pytest_cache .mypy_cache .ruff_cache
 
-# --- container-test (issue 6, owned by the containers engineer) -----------------------------------
+# --- container-test -------------------------------------------------------------------------------
 # Builds the base image (debootstrap + podman import), the encom and flows images with podman,
 # runs `encom` in a container and a flow through a Prefect docker work pool on podman's socket,
-# checked against in-process results and MLflow. Root; ~25 min on a busy 2-core machine (see README); not in CI.
+# checked against in-process results and MLflow. Root; about 25 min (see benchmarks/README.md); not in CI.
 container-test: install
 	bash scripts/container_test.sh
 # --- end container-test ----------------------------------------------------------------------------

@@ -51,6 +51,27 @@ for _name in COMMAND_MODULES:
     _mod.register(app)
 
 
+def _not_a_run_failure(record: logging.LogRecord) -> bool:
+    """False for Prefect's reports of a failing task or flow run.
+
+    Prefect logs a failure three times at ERROR, twice with the whole traceback, before the exception
+    reaches :func:`main`, which prints it as one line. The records still reach the Prefect API (the
+    filter sits on the terminal's handler only), so the Prefect UI keeps them; ``--verbose`` shows them.
+    """
+    return not (record.levelno >= logging.ERROR and record.name.startswith(_RUN_LOGGERS))
+
+
+_RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+
+
+def _is_usage_error(exc: BaseException) -> bool:
+    """A bad command line (missing/unknown option, bad value) as click or typer reports it."""
+    return any(
+        c.__name__ == "ClickException" and c.__module__.endswith("click.exceptions")
+        for c in type(exc).__mro__
+    )
+
+
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, DynamotifError):
         return exc.one_line()
@@ -68,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         from flows import NOISY_LOGGERS
 
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # mlflow resets its logger on import
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_not_a_run_failure)
         for name in NOISY_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
     try:
@@ -79,10 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: aborted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
+        if _is_usage_error(exc):  # click's own, or the copy typer vendors (typer._click)
+            print(f"error: {exc.format_message()} (see --help)", file=sys.stderr)  # type: ignore[attr-defined]
             return 2
         if verbose:
             traceback.print_exc()

@@ -10,6 +10,7 @@ The DynaSig pyfunc lives in :mod:`components.dynasig_ml.serving` (logged as mode
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 from prefect import flow
 
-__all__ = ["predict_table", "predict_flow", "to_frame", "read_inputs"]
+__all__ = ["predict_table", "predict_flow", "refusal_reason", "to_frame", "read_inputs"]
 
 
 def to_frame(inputs: pd.DataFrame, output: Any) -> pd.DataFrame:
@@ -92,10 +93,29 @@ def predict_table(model_uri: str, input_path: str | Path, out_path: str | Path) 
         try:
             output = model.predict(table)
         except mlflow.exceptions.MlflowException as exc:  # a 400 from the wrapper: bad input rows
-            raise InputError(str(exc.message).splitlines()[0], file=input_path) from None
+            raise InputError(refusal_reason(str(exc.message)), file=input_path) from None
     result = to_frame(table, output)
     write_table(result, out_path)
     return result
+
+
+_SCHEMA_ERROR = re.compile(
+    r"Failed to enforce schema of data '.*' with schema '(?P<schema>.*)'\. Error: (?P<why>.*)", re.S
+)
+
+
+def refusal_reason(message: str) -> str:
+    """One line saying why a model refused a table.
+
+    MLflow's schema enforcement quotes the whole input table (several lines) before the reason
+    (``Failed to enforce schema of data '   variant\n0  A12C' with schema '[...]'. Error: Model is missing
+    inputs ['mcfold_energy'].``); this keeps the reason and the schema the model takes. Other messages
+    are joined onto one line.
+    """
+    m = _SCHEMA_ERROR.match(message.strip())
+    if m:
+        return f"{' '.join(m['why'].split())} The model takes {m['schema']}."
+    return " ".join(message.split())
 
 
 def _predict_local(bundle_dir: Path, table: pd.DataFrame, input_path: str | Path) -> pd.DataFrame:

@@ -56,11 +56,15 @@ __all__ = [
     "pip_requirements",
     "git_commit",
     "ui_command",
+    "runs_table_views",
 ]
 
 log = logging.getLogger(__name__)
 
 CHAMPION = "champion"
+#: experiment tag the MLflow UI reads to open an experiment on its runs table ("Model training")
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+TRAINING_KIND = "custom_model_development"
 
 
 class TrackingError(DynamotifError):
@@ -206,7 +210,9 @@ def parent_run(
     # under `mlflow run` the run already exists (MLFLOW_RUN_ID): attach to it, keep its experiment
     attached = bool(os.environ.get("MLFLOW_RUN_ID"))
     if not attached:
-        mlflow.set_experiment(experiment or f"dynamotif-{flow_name}")
+        exp = mlflow.set_experiment(experiment or f"dynamotif-{flow_name}")
+        if EXPERIMENT_KIND_TAG not in exp.tags:  # the UI opens it on the runs table, not the GenAI view
+            mlflow.MlflowClient().set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, TRAINING_KIND)
     all_tags = {
         "dynamotif.flow": flow_name,
         "git.commit": git_commit(),
@@ -650,6 +656,61 @@ def model_run_id(uri: str) -> str | None:
 
 
 __all__.append("model_run_id")
+
+
+#: metrics shown as columns of the runs table, in this order, when an experiment's parent runs have them
+KEY_METRICS = (
+    "best_val_r2",
+    "best_test_r2",
+    "best_test_pearson_r",
+    "best_test_rmse",
+    "best_test_ef10",
+    "val_roc_auc",
+    "test_roc_auc",
+    "test_pr_auc",
+    "val_pearson_r",
+    "test_pearson_r",
+    "test_r2",
+    "test_accuracy",
+)
+VIEW_KEY = "dynamotif"
+
+
+def runs_table_views(base_url: str, *, max_columns: int = 6) -> list[tuple[str, str]]:
+    """Make every experiment with runs open on its runs table with its key metrics as columns.
+
+    MLflow's UI opens an experiment tagged ``mlflow.experimentKind = custom_model_development`` on the
+    "Model training" runs table (otherwise it may open the GenAI view), and applies a saved view, the
+    experiment tag ``mlflow.sharedViewState.<key>``, when the page URL carries ``viewStateShareKey=<key>``
+    (the UI's own "share view" mechanism). The saved view shows the :data:`KEY_METRICS` that the
+    experiment's parent runs have, newest run first. Returns ``(experiment name, URL)`` pairs, most
+    recently updated experiment first.
+    """
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    views = []
+    for exp in client.search_experiments(order_by=["last_update_time DESC"]):
+        parents = [
+            r
+            for r in client.search_runs([exp.experiment_id], max_results=200)
+            if "mlflow.parentRunId" not in r.data.tags
+        ]
+        if not parents:
+            continue
+        have = set().union(*(r.data.metrics for r in parents))
+        columns = [m for m in KEY_METRICS if m in have][:max_columns]
+        state = {
+            "selectedColumns": [f"metrics.`{m}`" for m in columns],
+            "orderByKey": "attributes.start_time",
+            "orderByAsc": False,
+        }
+        if exp.tags.get(EXPERIMENT_KIND_TAG) is None:
+            client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, TRAINING_KIND)
+        client.set_experiment_tag(exp.experiment_id, f"mlflow.sharedViewState.{VIEW_KEY}", json.dumps(state))
+        url = f"{base_url.rstrip('/')}/#/experiments/{exp.experiment_id}/runs?viewStateShareKey={VIEW_KEY}"
+        views.append((exp.name, url))
+    return views
 
 
 def ui_command(host: str = "127.0.0.1", port: int = 5000) -> list[str]:

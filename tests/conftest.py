@@ -261,11 +261,14 @@ def _isolate_mlflow_globals():
         _tracking_service.utils._tracking_uri, _model_registry.utils._registry_uri = uris or (None, None)
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
-    """Run ``python -m flows.cli ARGS`` from the repository root as a user would (text output captured)."""
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: int = 120, cwd: Path = REPO
+) -> subprocess.CompletedProcess:
+    """Run ``python -m flows.cli ARGS`` in ``cwd`` (default: the repository root) as a user would
+    (text output captured)."""
     return subprocess.run(
         [sys.executable, "-m", "flows.cli", *args],
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from components.common.errors import InputError
@@ -28,6 +29,7 @@ __all__ = [
     "read_table",
     "write_table",
     "write_json",
+    "json_safe",
     "read_fasta",
     "file_sha256",
     "frame_sha256",
@@ -160,11 +162,33 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float (also NumPy scalars) replaced by None, recursively.
+
+    ``json.dumps`` writes such floats as ``NaN``/``Infinity``, which is not JSON: strict parsers
+    (browsers, ``jq``, most languages) reject the whole file. None is written as ``null``.
+    """
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    return obj
+
+
 def write_json(obj: Any, path: str | Path) -> Path:
-    """Write ``obj`` as pretty JSON atomically."""
+    """Write ``obj`` as pretty, valid JSON atomically (NaN and infinities become ``null``)."""
     path = Path(path)
+    text = json.dumps(json_safe(obj), indent=2, sort_keys=True, default=str, allow_nan=False)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+        tmp.write_text(text + "\n")
     return path
 
 

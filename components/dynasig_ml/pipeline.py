@@ -84,7 +84,7 @@ def variant_signatures(
     for _name, mutant in mutate_many(atoms, texts):
         t1 = time.perf_counter()
         t_mut += t1 - t0
-        res = compute_signatures(mutant, betas=list(betas), params=params)
+        res = compute_signatures(mutant, betas=list(betas), params=params, name=f"variant {_name}")
         t0 = time.perf_counter()
         t_sig += t0 - t1
         labs = signature_labels(res.labels)

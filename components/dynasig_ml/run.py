@@ -61,6 +61,7 @@ __all__ = [
     "FitJob",
     "Evaluation",
     "MIN_SELECTION_ROWS",
+    "MODEL_CODE",
     "load_inputs",
     "plan_signatures",
     "compute_chunk",
@@ -81,6 +82,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("dynamotif.dynasig")
+
+#: the served model's code, logged by path (MLflow "models from code"; see ``serving.py``)
+MODEL_CODE = Path(__file__).with_name("serving.py")
 
 #: below this many variants a validation or test score is too noisy to select or report on alone
 MIN_SELECTION_ROWS = 30

@@ -10,24 +10,20 @@ and a PDB file. Imports neither Prefect nor the flows. Serve with
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 from mlflow.models import set_model
 from mlflow.pyfunc import PythonModel
 
 from components.common.serving import bad_request, check_batch, input_errors_as_bad_request
 
-__all__ = ["DynaSigPyfunc", "MODEL_CODE"]
-
-#: the file MLflow logs as the model's code
-MODEL_CODE = Path(__file__).resolve()
+__all__ = ["DynaSigPyfunc"]
 
 
 class DynaSigPyfunc(PythonModel):
     """Variant strings -> predictions (artifact ``pipeline``: a :class:`DynaSigPipeline` folder)."""
 
-    # no type hints on predict: MLflow would try (and fail) to build a schema from them
+    # predict's input is hinted pd.DataFrame only: MLflow builds no schema from it (the input example
+    # does) and, unlike no hint at all, it keeps MLflow from printing a warning on every load
     def load_context(self, context):  # type: ignore[no-untyped-def]
         from components.dynasig_ml.pipeline import DynaSigPipeline, variant_signatures
 
@@ -37,7 +33,7 @@ class DynaSigPyfunc(PythonModel):
                 self.pipeline.wt_pdb, ["WT"], [self.pipeline.fitted.beta], params=self.pipeline.params
             )
 
-    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+    def predict(self, context, model_input: pd.DataFrame, params=None):  # type: ignore[no-untyped-def]
         df = check_batch(model_input, columns=self.pipeline.input_columns)
         bad = [i for i, v in enumerate(df["variant"]) if not isinstance(v, str)]
         if bad:

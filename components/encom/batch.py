@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 from biotite.structure import AtomArray
 
-from components.common.errors import DynamotifError, InputError
+from components.common.errors import DynamotifError, DynamotifWarning, InputError
 from components.common.io import atomic_path, write_json
 from components.encom.cache import chunk_key, structure_digest
 from components.encom.engine import SignatureResult, check_betas, compute_signatures
@@ -117,29 +118,44 @@ def _run_chunk(
     skip_unknown: bool,
     chunk_path: str | None,
     meta: dict[str, Any],
-) -> tuple[int, list[str], list[str], pd.DataFrame | None]:
-    """Compute one chunk; write it to ``chunk_path`` (if given). Returns (index, names, labels, frame)."""
+    skip_failed: bool = False,
+) -> tuple[int, list[str], list[str] | None, pd.DataFrame | None, dict[str, str]]:
+    """Compute one chunk; write it to ``chunk_path`` (if given).
+
+    Returns (index, names, labels, frame, failed): ``failed`` maps the structures skipped with
+    ``skip_failed`` to the error that stopped them (``labels`` is None when every structure failed).
+    """
     names = [name for name, _ in chunk]
     results = []
+    done: list[str] = []
+    failed: dict[str, str] = {}
     labels: list[str] | None = None
     for name, structure in chunk:
+        label = name if not isinstance(structure, (str, Path)) else None
         try:
-            res = compute_signatures(structure, betas, msf=msf, params=params, skip_unknown=skip_unknown)
+            res = compute_signatures(
+                structure, betas, msf=msf, params=params, skip_unknown=skip_unknown, name=label
+            )
         except DynamotifError as exc:
-            if exc.file is None and not isinstance(structure, (str, Path)):
-                raise InputError(exc.reason, file=name, record=exc.record) from None
-            raise
+            if exc.file is None:
+                exc = InputError(exc.reason, file=name, record=exc.record)
+            if not skip_failed:
+                raise exc from None
+            failed[name] = exc.one_line()
+            continue
         if labels is None:
             labels = res.labels
         else:
-            _check_labels(labels, res.labels, names[0], name)
+            _check_labels(labels, res.labels, done[0], name)
         results.append(res)
-    assert labels is not None
-    frame = signatures_frame(names, results, labels)
+        done.append(name)
+    frame = signatures_frame(done, results, labels) if labels is not None else None
     if chunk_path is not None:
-        _write_chunk(frame, Path(chunk_path), {**meta, "chunk": index, "structures": names, "labels": labels})
-        return index, names, labels, None
-    return index, names, labels, frame
+        chunk_meta = {**meta, "chunk": index, "structures": names, "labels": labels, "failed": failed}
+        if frame is not None:  # a chunk where everything failed is computed again on a rerun
+            _write_chunk(frame, Path(chunk_path), chunk_meta)
+        return index, names, labels, None, failed
+    return index, names, labels, frame, failed
 
 
 def _check_labels(reference: Sequence[str], labels: Sequence[str], ref_name: str, name: str) -> None:
@@ -212,6 +228,7 @@ def compute_signatures_batch(
     progress: bool = True,
     skip_unknown: bool = False,
     collect: bool = True,
+    skip_failed: bool = False,
 ) -> pd.DataFrame:
     """Signatures of many structures as one long table ``(structure, beta, bead, value)``.
 
@@ -235,6 +252,10 @@ def compute_signatures_batch(
     collect
         Return the concatenated table (set False for very large runs with ``out``; an empty frame is
         returned and :func:`concatenate_chunks` streams the chunks to a file).
+    skip_failed
+        Go on when a structure fails (bad residue, degenerate geometry): it is left out of the table, a
+        :class:`DynamotifWarning` names it with the reason, and ``frame.attrs["failed"]`` maps each
+        skipped name to its error. Default: the first failure raises.
 
     Raises
     ------
@@ -268,28 +289,41 @@ def compute_signatures_batch(
     bar = tqdm(total=total, unit="structure", disable=not progress, file=sys.stderr, desc="signatures")
     frames: dict[int, pd.DataFrame] = {}
     reference: tuple[str, list[str]] | None = None
+    failures: dict[str, str] = {}
 
-    def accept(index: int, names: list[str], labels: list[str], frame: pd.DataFrame | None) -> None:
+    def accept(
+        index: int,
+        names: list[str],
+        labels: list[str] | None,
+        frame: pd.DataFrame | None,
+        failed: dict[str, str],
+    ) -> None:
         nonlocal reference
+        for reason in failed.values():
+            warnings.warn(f"skipped {reason}", DynamotifWarning, stacklevel=2)
+        failures.update(failed)
+        bar.update(len(names))
+        if labels is None:
+            return
+        first = next(n for n in names if n not in failed)
         if reference is None:
-            reference = (names[0], labels)
+            reference = (first, labels)
         else:
-            _check_labels(reference[1], labels, reference[0], names[0])
+            _check_labels(reference[1], labels, reference[0], first)
         if collect:
             frames[index] = frame if frame is not None else _read_chunk(chunk_dir, index)  # type: ignore[arg-type]
-        bar.update(len(names))
 
     def chunk_path(index: int) -> Path | None:
         return None if chunk_dir is None else chunk_dir / f"chunk_{index:06d}.parquet"
 
-    def done_already(index: int, key: str) -> list[str] | None:
+    def done_already(index: int, key: str) -> tuple[list[str], dict[str, str]] | None:
         path = chunk_path(index)
         if path is None or not path.exists():
             return None
         meta = _chunk_meta(path)
         if meta is None or meta.get("key") != key:
             return None
-        return list(meta["labels"])
+        return list(meta["labels"]), dict(meta.get("failed", {}))
 
     skipped = [0]
 
@@ -303,16 +337,17 @@ def compute_signatures_batch(
                     names=[n for n, _ in chunk],
                     betas=beta_arr,
                     params=p,
-                    extra={"msf": msf, "skip_unknown": skip_unknown},
+                    extra={"msf": msf, "skip_unknown": skip_unknown, "skip_failed": skip_failed},
                 )
-                labels = done_already(index, key)
-                if labels is not None:
+                finished = done_already(index, key)
+                if finished is not None:
                     skipped[0] += 1
-                    accept(index, [n for n, _ in chunk], labels, None)
+                    accept(index, [n for n, _ in chunk], finished[0], None, finished[1])
                     continue
             path = chunk_path(index)
             meta = {**settings, "key": key}
-            yield (index, chunk, beta_arr, msf, p, skip_unknown, str(path) if path else None, meta)
+            where = str(path) if path else None
+            yield (index, chunk, beta_arr, msf, p, skip_unknown, where, meta, skip_failed)
 
     try:
         if jobs == 1:
@@ -325,11 +360,15 @@ def compute_signatures_batch(
     if skipped[0]:
         log.info("resumed: %d finished chunk(s) skipped", skipped[0])
     if not collect:
-        return pd.DataFrame({c: [] for c in COLUMNS})
-    if not frames:
+        result = pd.DataFrame({c: [] for c in COLUMNS})
+    elif not frames:
+        if failures:
+            raise DynamotifError(f"every structure failed; first: {next(iter(failures.values()))}")
         raise InputError("no structures given")
-    ordered = [frames[k] for k in sorted(frames)]
-    return _concat_frames(ordered)
+    else:
+        result = _concat_frames([frames[k] for k in sorted(frames)])
+    result.attrs["failed"] = failures
+    return result
 
 
 def _run_pool(tasks: Iterator[tuple], jobs: int, accept: Any) -> None:

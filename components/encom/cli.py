@@ -42,12 +42,14 @@ def run_signatures(
     chunk_dir: str | Path | None = None,
     chunk_size: int = 64,
     progress: bool = True,
+    skip_failed: bool = False,
 ) -> dict[str, Any]:
     """Compute signatures of ``structures`` and write the long table ``out`` (Parquet or CSV by extension).
 
     Chunks go to ``chunk_dir`` (default: a hidden ``.<out name>.chunks`` folder beside ``out``, removed
     after success), so an interrupted run resumes where it stopped. ``<out>.params.json`` records the
-    parameter set, the betas and the inputs.
+    parameter set, the betas and the inputs. With ``skip_failed`` a structure that cannot be computed is
+    left out with a warning and listed under ``failed`` (name -> reason) in the summary.
     """
     from components.common.io import table_kind
     from components.encom.batch import compute_signatures_batch, concatenate_chunks
@@ -64,7 +66,7 @@ def run_signatures(
     keep_chunks = chunk_dir is not None
     cdir = Path(chunk_dir) if chunk_dir is not None else out.parent / f".{out.name}.chunks"
     paths = [Path(s) for s in structures]
-    compute_signatures_batch(
+    frame = compute_signatures_batch(
         paths,
         beta_list,
         msf=msf,
@@ -75,13 +77,15 @@ def run_signatures(
         progress=progress,
         skip_unknown=skip_unknown,
         collect=False,
+        skip_failed=skip_failed,
     )
     concatenate_chunks(cdir, out)
     settings = json.loads((cdir / "manifest.json").read_text())
     summary = {
         **settings,
-        "n_structures": len(paths),
-        "structures": [p.name for p in paths],
+        "n_structures": len(paths) - len(frame.attrs["failed"]),
+        "structures": [p.name for p in paths if p.name not in frame.attrs["failed"]],
+        "failed": frame.attrs["failed"],
         "output": out.name,
     }
     write_json(summary, out.with_name(out.name + ".params.json"))
@@ -104,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--params", default=DEFAULT_PARAMS, choices=sorted(PARAMETER_SETS))
     parser.add_argument("--skip-unknown", action="store_true", help="drop residues with unknown names")
+    parser.add_argument(
+        "--skip-failed", action="store_true", help="leave out (and name) structures that cannot be computed"
+    )
     parser.add_argument("--chunk-dir", default=None, help="keep resumable chunks in this folder")
     parser.add_argument("--chunk-size", type=int, default=64)
     parser.add_argument("--no-progress", action="store_true")
@@ -126,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             chunk_dir=args.chunk_dir,
             chunk_size=args.chunk_size,
             progress=not args.no_progress,
+            skip_failed=args.skip_failed,
         )
         print(f"wrote signatures of {summary['n_structures']} structure(s) to {args.out}")
         return 0

@@ -30,7 +30,37 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
-__all__ = ["VCONTACTS_RADII", "contact_areas", "vcontacts_radii"]
+from components.common.errors import DynamotifError
+
+__all__ = ["VCONTACTS_RADII", "ContactAreaError", "contact_areas", "vcontacts_radii"]
+
+
+class ContactAreaError(DynamotifError):
+    """The constrained Voronoi cell of one atom could not be built (degenerate geometry).
+
+    Attributes
+    ----------
+    atom : int
+        Row index of the atom in the ``coords`` given to :func:`contact_areas`.
+    """
+
+    def __init__(self, atom: int, xyz: np.ndarray, *, file: str | None = None, record: str | None = None):
+        self.atom = atom
+        self.xyz = np.asarray(xyz, dtype=np.float64)
+        where = f"atom {atom} at ({xyz[0]:.3f}, {xyz[1]:.3f}, {xyz[2]:.3f})" if record is None else record
+        super().__init__(
+            "contact areas: the Voronoi cell of this atom cannot be closed (degenerate neighbour planes)",
+            file=file,
+            record=where,
+        )
+
+    def __reduce__(self) -> tuple:  # keyword arguments survive the trip back from a worker process
+        return _contact_area_error, (self.atom, self.xyz, self.file, self.record)
+
+
+def _contact_area_error(atom: int, xyz: np.ndarray, file: str | None, record: str | None) -> ContactAreaError:
+    return ContactAreaError(atom, xyz, file=file, record=record)
+
 
 #: The radius table hard-coded in Vcontacts' ``assign_radii`` (A). Values are C floats.
 VCONTACTS_RADII: dict[str, float] = {
@@ -507,6 +537,33 @@ def _neighbours(
 
 
 @njit(cache=True, error_model="numpy")
+def _unique_neighbours(nc, c_idx, c_dist):
+    """Keep the first occurrence of each neighbour atom in ``c_idx[:nc]`` (in place); returns the new count.
+
+    ``get_contlist4`` visits the 27 boxes around an atom by index arithmetic (``box + dim*dim*dz + dim*dy +
+    dx``) without checking each axis, so on a grid 1 or 2 boxes wide (a structure under 14 A across) the
+    same box, and every atom in it, is visited more than once, and each copy adds the same radical plane.
+    Vcontacts usually survives this, and is reproduced as it is. But when the first vertex is built on
+    two copies of one plane, the vertex is undefined, its edges have no direction, no plane closes them
+    and the program crashes (peptides of a few residues, e.g. some side-chain substitutions of NRGTEN's
+    ``test_medium.pdb``). Listing each neighbour once is what Vcontacts computes on a grid of 3 or more
+    boxes, where no box is visited twice.
+    """
+    m = 0
+    for k in range(nc):
+        seen = False
+        for q in range(m):
+            if c_idx[q] == c_idx[k]:
+                seen = True
+                break
+        if not seen:
+            c_idx[m] = c_idx[k]
+            c_dist[m] = c_dist[k]
+            m += 1
+    return m
+
+
+@njit(cache=True, error_model="numpy")
 def _start_polyhedron(
     a0,
     nc,
@@ -627,7 +684,11 @@ def _start_polyhedron(
 
 @njit(cache=True, error_model="numpy")
 def _walk(nc, rado_sq32, ai, flag, pxi, pdist, pplane, ev, e_start, e_end, e_pl, e_sp, e_ep, vtbuf):
-    """Edge walk of ``voronoi_poly2``; returns (edgenum, vn), edgenum = -1 when the failsafe must restart."""
+    """Edge walk of ``voronoi_poly2``; returns (edgenum, vn).
+
+    edgenum is -1 when the edge buffer overflows (Vcontacts' failsafe: perturb the atom and restart) and
+    -2 when an open edge meets no plane: a degenerate first vertex (see :func:`_unique_neighbours`).
+    """
     startedge = np.int64(0)
     edgenum = np.int64(3)
     vn = np.int64(1)
@@ -662,7 +723,8 @@ def _walk(nc, rado_sq32, ai, flag, pxi, pdist, pplane, ev, e_start, e_end, e_pl,
             x1 = s1 + vtmin * v1
             x2 = s2 + vtmin * v2
         if pc < 0:
-            raise ValueError("Vcontacts polyhedron walk found no closing plane")
+            # no plane closes this edge (Vcontacts indexes ai[-1] here and crashes): degenerate cell
+            return -2, vn
         _add_vertex(pxi, pdist, pplane, vn, x0, x1, x2, pa, pb, pc)
         e_end[startedge] = vn
         e_ep[startedge] = pc
@@ -1059,7 +1121,7 @@ def _grow_f(a):
 
 
 @njit(cache=True, error_model="numpy")
-def _vcontacts_kernel(coords, radii, rw):
+def _vcontacts_kernel(coords, radii, rw, unique_all):
     n = coords.shape[0]
     cx = coords.copy()  # float32; the failsafe may perturb an atom (as Vcontacts does)
     dim, nbox, boxnum, nument, first, pdblist = _grid(cx)
@@ -1138,6 +1200,8 @@ def _vcontacts_kernel(coords, radii, rw):
             c_idx,
             c_dist,
         )
+        if unique_all:
+            nc = _unique_neighbours(nc, c_idx, c_dist)
         if nc == 0:
             done[a0] = 1
             continue
@@ -1177,6 +1241,8 @@ def _vcontacts_kernel(coords, radii, rw):
             )
             if edgenum >= 0:
                 break
+            if edgenum == -2:  # Vcontacts crashes here; the caller starts over with unique_all
+                return out_i[:nout], out_j[:nout], out_a[:nout], a0
             # failsafe: perturb atom zero with glibc rand() and start over
             seed[a0 * 3] = -1
             orig0 = cx[a0, 0]
@@ -1271,7 +1337,7 @@ def _vcontacts_kernel(coords, radii, rw):
                     pend_head[j] = npend
                     npend += 1
 
-    return out_i[:nout], out_j[:nout], out_a[:nout]
+    return out_i[:nout], out_j[:nout], out_a[:nout], np.int64(-1)
 
 
 @njit(cache=True, error_model="numpy")
@@ -1404,7 +1470,20 @@ def contact_areas(
     missing direction contributes nothing, ``e`` is the interaction matrix and ``t`` the Sobolev atom
     types (atoms without a type contribute nothing).
 
+    Where Vcontacts crashes. On structures under 14 A across, Vcontacts' grid visits some boxes twice and
+    lists their atoms twice as neighbours; on some of them (e.g. L92A or Y95A of NRGTEN's 8-residue
+    ``test_medium.pdb``) a cell is then started on two copies of one plane and the program dies with a
+    segmentation fault. There this function computes every cell again with each neighbour listed once,
+    which is what Vcontacts itself gives when its grid is wider: the areas equal, bit for bit, NRGTEN's for
+    the same structure with a spectator residue placed 60 A away (tested on all 18 such substitutions of
+    ``test_medium.pdb``); on structures Vcontacts survives, nothing changes.
+
     The first call compiles the numba kernels (about 20 s of CPU, cached on disk afterwards).
+
+    Raises
+    ------
+    ContactAreaError
+        When a cell cannot be closed even with each neighbour listed once (names the atom).
     """
     xyz = np.asarray(coords)
     if xyz.ndim != 2 or xyz.shape[1] != 3:
@@ -1421,6 +1500,11 @@ def contact_areas(
         raise ValueError("contact_areas: radii must be finite and non-negative")
     xyz32 = np.ascontiguousarray(xyz, dtype=np.float32)
     rad32 = np.ascontiguousarray(rad, dtype=np.float32)
-    i, j, a32 = _vcontacts_kernel(xyz32, rad32, float(water_radius))
+    i, j, a32, failed = _vcontacts_kernel(xyz32, rad32, float(water_radius), False)
+    if failed >= 0:
+        # the open cell comes from neighbours listed twice (see _unique_neighbours): list each atom once
+        i, j, a32, failed = _vcontacts_kernel(xyz32, rad32, float(water_radius), True)
+    if failed >= 0:
+        raise ContactAreaError(int(failed), xyz32[failed])
     i, j, a32 = _sort_pairs(xyz32.shape[0], i, j, a32)
     return i, j, _round_like_vcon(a32)

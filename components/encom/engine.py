@@ -107,21 +107,30 @@ def prepare_beads(
         raise
 
 
-def _contacts(beads: BeadModel, params: EncomParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from components.encom.contacts import contact_areas, vcontacts_radii
+def _contacts(
+    beads: BeadModel, params: EncomParams, name: str | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from components.encom.contacts import ContactAreaError, contact_areas, vcontacts_radii
 
     radii = vcontacts_radii(beads.atom_name, beads.atom_element, beads.atom_res_name)
-    return contact_areas(beads.atom_coords, radii, water_radius=params.water_radius_angstrom)
+    try:
+        return contact_areas(beads.atom_coords, radii, water_radius=params.water_radius_angstrom)
+    except ContactAreaError as exc:
+        k = exc.atom
+        bead = beads.labels[beads.atom_bead[k]]
+        raise ContactAreaError(
+            k, beads.atom_coords[k], file=name, record=f"atom {beads.atom_name[k]} of bead {bead}"
+        ) from None
 
 
 def hessian_of(
-    beads: BeadModel, params: EncomParams, timings: dict[str, float] | None = None
+    beads: BeadModel, params: EncomParams, timings: dict[str, float] | None = None, name: str | None = None
 ) -> tuple[np.ndarray, Topology]:
-    """Topology and Hessian of prepared beads."""
+    """Topology and Hessian of prepared beads (``name`` labels errors: a file or a variant)."""
     t0 = time.perf_counter()
     topo = build_topology(beads, cutoff=params.bond_cutoff_angstrom, interact_level=params.interact_level)
     t1 = time.perf_counter()
-    ci, cj, area = _contacts(beads, params)
+    ci, cj, area = _contacts(beads, params, name)
     t2 = time.perf_counter()
     bij = surface_complementarity(beads, ci, cj, area, params)
     hess = build_hessian(beads, topo, bij, params)
@@ -139,6 +148,7 @@ def compute_signatures(
     params: str | EncomParams = DEFAULT_PARAMS,
     skip_unknown: bool = False,
     blas_threads: int | None = 1,
+    name: str | None = None,
 ) -> SignatureResult:
     """ENCoM dynamical signatures of one structure, equal to NRGTEN 1.2.9's.
 
@@ -159,6 +169,8 @@ def compute_signatures(
         Drop residues with unknown names (with a warning) instead of raising :class:`InputError`.
     blas_threads
         BLAS threads for the eigendecomposition (default 1; None leaves the process setting alone).
+    name
+        What errors call the structure (e.g. the variant it was built for); default: its path.
 
     Returns
     -------
@@ -166,20 +178,21 @@ def compute_signatures(
     """
     p = resolve_params(params)
     beta_arr = check_betas(betas)
+    label = name or _name(structure)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    beads = prepare_beads(structure, p, skip_unknown=skip_unknown)
+    beads = prepare_beads(structure, p, skip_unknown=skip_unknown, name=label)
     if beads.n_beads < 3:
-        raise InputError(f"only {beads.n_beads} bead(s): ENCoM needs at least 3", file=_name(structure))
+        raise InputError(f"only {beads.n_beads} bead(s): ENCoM needs at least 3", file=label)
     t1 = time.perf_counter()
-    hess, topo = hessian_of(beads, p, timings)
+    hess, topo = hessian_of(beads, p, timings, label)
     t2 = time.perf_counter()
     with limit_blas(blas_threads):
         vals, weights = normal_modes(hess)
         t3 = time.perf_counter()
         if vals[6] <= 0:
             raise DynamotifError(
-                f"{_name(structure) or 'structure'}: the Hessian has {int(np.sum(vals[6:] <= 0))} non-positive "
+                f"{label or 'structure'}: the Hessian has {int(np.sum(vals[6:] <= 0))} non-positive "
                 "eigenvalue(s) beyond the 6 trivial modes; signatures would be NaN",
             )
         ent = mode_entropy(vals, beta_arr)

@@ -30,6 +30,9 @@ def register(app: typer.Typer) -> None:
             None, "--chunk-dir", help="Keep resumable per-chunk Parquet files in this folder."
         ),
         chunk_size: int = typer.Option(64, "--chunk-size", help="Structures per chunk."),
+        skip_failed: bool = typer.Option(
+            False, "--skip-failed", help="Leave out (and name) structures that cannot be computed; go on."
+        ),
         no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
     ) -> None:
         """ENCoM signatures (NRGTEN 1.2.9 numbers): columns structure, beta, bead, value."""
@@ -46,5 +49,11 @@ def register(app: typer.Typer) -> None:
             chunk_dir=chunk_dir,
             chunk_size=chunk_size,
             progress=not no_progress,
+            skip_failed=skip_failed,
         )
-        typer.echo(f"wrote signatures of {summary['n_structures']} structure(s) to {out}")
+        skipped = (
+            f" ({len(summary['failed'])} skipped: {', '.join(summary['failed'])})"
+            if summary["failed"]
+            else ""
+        )
+        typer.echo(f"wrote signatures of {summary['n_structures']} structure(s) to {out}{skipped}")

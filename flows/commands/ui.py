@@ -30,9 +30,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start the MLflow UI on the default store (./mlflow.db + ./mlruns) and print its URL.
 
-        Runs until Ctrl-C. With MLFLOW_TRACKING_URI pointing at a server, only prints that URL.
-        In the UI, switch the top-left toggle to "Model training" to see runs, metrics and plots;
-        registered models (with their @champion alias) are under "Models".
+        Runs until Ctrl-C. With MLFLOW_TRACKING_URI pointing at a server, only prints the URLs.
+        One link per experiment opens its runs table, newest first, with the key metrics as
+        columns (best validation/test scores); a flow's parent run carries its summary metrics and,
+        under best_model/, the best model's plots. Registered models (with their @champion alias)
+        are under "Models".
 
         \b
         Example:
@@ -43,13 +45,19 @@ def register(app: typer.Typer) -> None:
         uri = tracking.tracking_uri()
         procs: list[subprocess.Popen] = []
         cmd = tracking.ui_command(host, port)
+        base = f"http://{host}:{port}" if cmd else uri
+        if not cmd:
+            tracking.check_tracking(uri)
+        tracking.configure()
+        views = tracking.runs_table_views(base)
         if cmd:
             cmd[0] = _bin("mlflow")
             procs.append(subprocess.Popen(cmd, start_new_session=True))
-            typer.echo(f"MLflow UI:  http://{host}:{port}   (store: {uri})")
+            typer.echo(f"MLflow UI:  {base}   (store: {uri})")
         else:
-            tracking.check_tracking(uri)
             typer.echo(f"MLflow UI:  {uri}   (MLFLOW_TRACKING_URI)")
+        for name, url in views:
+            typer.echo(f"  runs of {name}: {url}")
         if prefect:
             env = {**os.environ}
             procs.append(

@@ -197,6 +197,14 @@ def test_predict_cli_and_serving(flow_run, mlflow_server, serve_model, monkeypat
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=60)  # noqa: S310
     assert err.value.code == 400 and "C12G" in err.value.read().decode()
+    for value in (5, 5.5, True):  # not a variant string: a 4xx, never a prediction
+        bad = {"dataframe_records": [{"variant": value, "mcfold_energy": -90.1}]}
+        req = urllib.request.Request(
+            url + "/invocations", json.dumps(bad).encode(), {"Content-Type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=60)  # noqa: S310
+        assert 400 <= err.value.code < 500, value
 
 
 # ------------------------------------------------------------------------------------- bad input
@@ -252,8 +260,6 @@ def test_bad_input_one_line_exit_2(
         str(WT),
         "--variants",
         str(d / table),
-        "--target",
-        "eff",
         "--features",
         "mcfold_energy",
         "--name",
@@ -261,8 +267,8 @@ def test_bad_input_one_line_exit_2(
         "--work-dir",
         str(d / "work"),
     ]
-    if "--target" in extra:  # a scalar flag is given once: the case's own --target replaces the default
-        args[5:7] = []
+    if "--target" not in extra:
+        args += ["--target", "eff"]
     if "--no-signatures" in extra:
         extra = [e for e in extra if e != "--no-signatures"]
     else:

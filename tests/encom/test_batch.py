@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import components.encom.batch as batch_mod
-from components.common.errors import InputError
+from components.common.errors import DynamotifError, DynamotifWarning, InputError
 from components.encom import compute_signatures, compute_signatures_batch, read_structure
 from flows.cli import main as dynamotif
 from tests.conftest import REPO
@@ -184,6 +184,33 @@ def test_component_entry_point(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 2 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_batch_skip_failed_goes_on_and_names_the_structure(three_files, tmp_path):
+    bad = tmp_path / "bad.pdb"
+    bad.write_text("garbage\n")
+    items = [three_files[0], bad, three_files[1]]
+    with pytest.warns(DynamotifWarning, match=r"skipped .*bad\.pdb"):
+        df = compute_signatures_batch(items, [1.0], chunk_size=2, progress=False, skip_failed=True)
+    assert df["structure"].unique().tolist() == ["s0.pdb", "s1.pdb"]
+    assert list(df.attrs["failed"]) == ["bad.pdb"]
+    with pytest.warns(DynamotifWarning), pytest.raises(DynamotifError, match="every structure failed"):
+        compute_signatures_batch([bad], [1.0], progress=False, skip_failed=True)
+
+
+def test_cli_skip_failed(three_files, tmp_path, capsys):
+    bad = tmp_path / "bad.pdb"
+    bad.write_text("garbage\n")
+    out = tmp_path / "sig.csv"
+    args = ["signatures", str(three_files[0]), str(bad), "--beta", "1", "--out", str(out), "--no-progress"]
+    assert dynamotif(args) == 2
+    assert "bad.pdb" in capsys.readouterr().err and not out.exists()
+    with pytest.warns(DynamotifWarning):
+        assert dynamotif([*args, "--skip-failed"]) == 0
+    assert "1 skipped: bad.pdb" in capsys.readouterr().out
+    assert pd.read_csv(out)["structure"].unique().tolist() == ["s0.pdb"]
+    params = json.loads((tmp_path / "sig.csv.params.json").read_text())
+    assert params["n_structures"] == 1 and "bad.pdb" in params["failed"]
 
 
 def test_batch_chunks_are_keyed_by_content(three_files, tmp_path, monkeypatch):

@@ -135,3 +135,97 @@ def test_empty_and_bad_inputs() -> None:
         contact_areas(np.zeros((2, 3)), np.array([1.0, -1.0]))
     with pytest.raises(ValueError, match="res_names"):
         vcontacts_radii(["CA"], None, ["ALA", "GLY"])
+
+
+# ----------------------------------------------------------------------------------------------------
+# side-chain mutants of test_medium.pdb (golden files: data/contacts/mutants, see make_mutant_pdbs.py)
+
+MUTANTS = DATA / "mutants"
+CRASHING = ["L92A", "L92C", "L92N", "L92P", "L92S", "L92T", "L92V", "Y95A", "Y95D", "Y95P", "Y95T", "Y95C"]
+
+
+def _areas_of(g: dict[str, np.ndarray], n: int | None = None) -> dict[tuple[int, int], float]:
+    """Golden pairs among the first ``n`` atoms, as NRGTEN's surface dict holds them."""
+    n = len(g["coords"]) if n is None else n
+    values = [float(f"{x:.9g}") for x in g["area_f32"].tolist()]
+    return {
+        (int(p), int(q)): v
+        for p, q, v in zip(g["pair_i"].tolist(), g["pair_j"].tolist(), values, strict=True)
+        if p < n and q < n
+    }
+
+
+def _mine(coords: np.ndarray, g: dict[str, np.ndarray], n: int) -> dict[tuple[int, int], float]:
+    radii = vcontacts_radii(g["atom_name"][:n], g["element"][:n], g["res_name"][:n])
+    i, j, a = contact_areas(coords[:n], radii)
+    return dict(zip(zip(i.tolist(), j.tolist(), strict=True), a.tolist(), strict=True))
+
+
+@pytest.mark.parametrize("variant", ["L92F", "Y95F", "K97R"])
+def test_mutants_vcontacts_survives_are_bit_equal(variant: str) -> None:
+    with np.load(MUTANTS / f"test_medium_{variant}.npz") as z:
+        g = {k: z[k] for k in z.files}
+    assert _mine(g["coords"], g, len(g["coords"])) == _areas_of(g)
+
+
+@pytest.mark.parametrize("variant", CRASHING)
+def test_mutants_vcontacts_crashes_on_equal_nrgten_with_a_spectator(variant: str) -> None:
+    # Vcontacts segfaults on the peptide alone; with a far glycine (4 atoms, chain B) it does not
+    with np.load(MUTANTS / f"test_medium_{variant}_spectator.npz") as z:
+        g = {k: z[k] for k in z.files}
+    n = len(g["coords"]) - 4
+    assert set(g["chain_id"][n:].tolist()) == {"B"} and set(g["chain_id"][:n].tolist()) == {"A"}
+    assert _mine(g["coords"], g, len(g["coords"])) == _areas_of(g)  # with the spectator: parity
+    assert _mine(g["coords"], g, n) == _areas_of(g, n)  # without it: the same areas, no crash
+
+
+def test_mutants_of_test_medium_get_signatures() -> None:
+    from components.encom import compute_signatures
+    from components.mutation import mutate
+    from components.mutation.io import load_structure
+    from tests.conftest import shared
+
+    wt = load_structure(shared("nrgten_test_structures", "test_medium.pdb"))
+    for variant in ("L92A", "Y95D"):
+        res = compute_signatures(mutate(wt, variant), [1.0], name=f"variant {variant}")
+        assert res.entropic.shape == (1, 8) and np.all(np.isfinite(res.entropic))
+        assert np.all(res.entropic > 0)
+
+
+def test_a_cell_that_cannot_close_names_the_variant_and_the_atom(monkeypatch: pytest.MonkeyPatch) -> None:
+    import components.encom.contacts as contacts_mod
+    from components.encom import compute_signatures, read_structure
+    from tests.encom._golden import DATA as ENCOM_DATA
+
+    def fail(coords: np.ndarray, radii: np.ndarray, **_: object) -> None:
+        raise contacts_mod.ContactAreaError(5, np.asarray(coords)[5])
+
+    monkeypatch.setattr(contacts_mod, "contact_areas", fail)
+    atoms = read_structure(ENCOM_DATA / "rna_fragment.pdb")
+    with pytest.raises(contacts_mod.ContactAreaError) as info:
+        compute_signatures(atoms, [1.0], name="variant G3A")
+    msg = str(info.value)
+    assert msg.startswith("variant G3A, atom ") and " of bead " in msg and "cannot be closed" in msg
+    assert info.value.atom == 5
+    import pickle
+
+    again = pickle.loads(pickle.dumps(info.value))  # raised in a worker process, re-raised here
+    assert str(again) == msg and again.atom == 5
+
+
+def test_variant_signatures_name_the_variant_that_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the path of `dynasig`, `predict` and serving: variants -> mutants -> signatures
+    import components.encom.contacts as contacts_mod
+    from components.dynasig_ml import variant_signatures
+    from tests.conftest import shared
+
+    wt = shared("nrgten_test_structures", "test_medium.pdb")
+    sigs = variant_signatures(wt, ["L92A", "Y95C"], [1.0])
+    assert np.all(np.isfinite(sigs.values)) and sigs.values.shape == (1, 2, 8)
+
+    def fail(coords: np.ndarray, radii: np.ndarray, **_: object) -> None:
+        raise contacts_mod.ContactAreaError(0, np.asarray(coords)[0])
+
+    monkeypatch.setattr(contacts_mod, "contact_areas", fail)
+    with pytest.raises(contacts_mod.ContactAreaError, match=r"^variant L92A, atom N of bead SER.CA\|91"):
+        variant_signatures(wt, ["L92A"], [1.0])
