@@ -14,7 +14,7 @@ the most frequent best hits (one count per neuron), the grammar pairs tested, wa
 the interpretation (target: PUM2 layer 2, all neurons, <= 600 s on 2 cores).
 
 Usage: python benchmarks/deep_motifs.py [--models pum2 utr3] [--threads 2] [--epochs 8]
-       [--utr-epochs 4] [--out DIR] [--shared ../shared/data]
+       [--utr-epochs 4] [--utr-train N] [--utr-n N] [--out DIR] [--shared ../shared/data]
 Prints ONE JSON line.
 """
 
@@ -86,6 +86,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--utr-epochs", type=int, default=4)
+    ap.add_argument(
+        "--utr-train", type=int, default=0, help="train the UTR model on this many sequences (0: all)"
+    )
+    ap.add_argument("--utr-n", type=int, default=0, help="interpret this many UTR test sequences (0: all)")
     ap.add_argument("--out", default=None, help="keep the output folders here (default: a temp folder)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -147,7 +151,7 @@ def main() -> None:
         print(f"[deep_motifs] pum2: {json.dumps(out['pum2'])}", file=sys.stderr, flush=True)
     if "utr3" in args.models:
         df = pd.read_csv(
-            SHARED / "utr3_stability_mpra_siegel2022" / "siegel2022_3utr_stability.tsv.gz", sep="\t"
+            shared / "utr3_stability_mpra_siegel2022" / "siegel2022_3utr_stability.tsv.gz", sep="\t"
         )
         df = df.dropna(subset=["stability_jurkat"])
         seqs = [s.upper() for s in df["seq"]]
@@ -156,6 +160,8 @@ def main() -> None:
             seqs, [f"row {i + 1}" for i in range(len(seqs))], y, "regression", ["stability_jurkat"]
         )
         tr, va, te = split_data(data, (0.8, 0.1), args.seed)
+        if args.utr_train:
+            tr = tr.subset(np.random.default_rng(args.seed).permutation(len(tr))[: args.utr_train])
         params = {
             **CNN_GRU_DEFAULTS,
             "lr": 2e-3,
@@ -177,12 +183,14 @@ def main() -> None:
             seed=args.seed,
         )
         metrics, _ = evaluate(bundle, te)
-        res, wall, cpu = _interpret(bundle, te.sequences, root / "utr3_conv2", db, args.seed)
+        interp = te.sequences[: args.utr_n] if args.utr_n else te.sequences
+        res, wall, cpu = _interpret(bundle, interp, root / "utr3_conv2", db, args.seed)
         out["utr3"] = {
             "model": f"cnn_gru (component defaults, {CNN_GRU_DEFAULTS['kernel_num']} kernels), {args.utr_epochs} epochs",
             "train_s": round(time.perf_counter() - t0 - wall, 1),
+            "n_train": len(tr),
             "test_pearson": round(metrics["pearson"], 4),
-            "n_sequences": len(te.sequences),
+            "n_sequences": len(interp),
             "receptive_field": res["metrics"]["receptive_field"],
             **_summary(res, UTR_KNOWN, wall, cpu),
         }

@@ -5,7 +5,8 @@ field and read at the field's centre), a dense unit (``dense1:3``, post-ReLU) or
 (``output:0``, the raw output: logit or standardised value). The input is a *relaxed one-hot*:
 ``softmax(logits)`` per position; seeded gradient ascent (AdamW) on the logits from several random
 starts (``restarts``; random enough that the ReLUs of the network are active), the best restart
-kept. The decoupled weight decay pulls the logits of positions the node does not read back to
+kept. The objective is the node before its ReLU (a unit whose ReLU is off still has a gradient);
+the decoupled weight decay pulls the logits of positions the node does not read back to
 uniform, so the logo shows what the node reads. pysster's authors warn
 that such inputs need not be biologically plausible; read them next to the sampled motifs.
 """
@@ -77,18 +78,24 @@ def parse_node(net: nn.Module, spec: str) -> Node:
     return Node(kind, layer, unit)
 
 
-def node_values(net: nn.Module, x: torch.Tensor, kind: str, layer: int) -> torch.Tensor:
+def node_values(
+    net: nn.Module, x: torch.Tensor, kind: str, layer: int, *, pre_activation: bool = False
+) -> torch.Tensor:
     """Values of every unit of one layer for a batch (differentiable): ``(n, units)``.
 
     conv: at the centre of receptive-field windows (``x`` of the field's width); dense/output:
-    on full-length inputs.
+    on full-length inputs. ``pre_activation``: conv and dense units before their ReLU.
     """
     if kind == "conv":
-        return window_activations(net, x, conv_layers(net)[layer - 1])
+        return window_activations(net, x, conv_layers(net)[layer - 1], pre_activation=pre_activation)
     if kind == "output":
         return net(x)
     store: dict[str, torch.Tensor] = {}
     module = _dense_modules(net)[layer - 1]
+    if pre_activation:
+        seq: Any = net.head if isinstance(net, CNNGRU) else net.dense
+        mods = list(seq)
+        module = mods[mods.index(module) - 1]  # the Linear before the ReLU
     handle = module.register_forward_hook(lambda _m, _i, out: store.__setitem__("v", out))
     try:
         net(x)
@@ -131,7 +138,7 @@ def optimize_nodes(
     -------
     (pwms, values)
         ``(len(nodes), length, channels)`` position probability matrices and the node values
-        they reach.
+        (before the ReLU) they reach.
     """
     if not nodes:
         return np.zeros((0, length, channels), np.float32), np.zeros(0, np.float32)
@@ -154,12 +161,12 @@ def optimize_nodes(
         rows = torch.arange(n * restarts)
         for _ in range(steps):
             opt.zero_grad()
-            v = node_values(net, torch.softmax(logits, 1), kind, layer)[rows, units]
+            v = node_values(net, torch.softmax(logits, 1), kind, layer, pre_activation=True)[rows, units]
             (-v.sum()).backward()
             opt.step()
         with torch.no_grad():
             x = torch.softmax(logits, 1)
-            v = node_values(net, x, kind, layer)[rows, units].reshape(n, restarts)
+            v = node_values(net, x, kind, layer, pre_activation=True)[rows, units].reshape(n, restarts)
             best = v.argmax(1)
             pick = torch.arange(n) * restarts + best
             pwms = x[pick].transpose(1, 2).numpy()

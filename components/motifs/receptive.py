@@ -171,11 +171,14 @@ def _pool_mask(m: torch.Tensor, size: int, ceil_mode: bool) -> torch.Tensor:
     return F.max_pool1d(m.unsqueeze(1), size, size, ceil_mode=ceil_mode).squeeze(1)
 
 
-def conv_feature_maps(net: nn.Module, x: torch.Tensor, upto: int) -> list[torch.Tensor]:
+def conv_feature_maps(
+    net: nn.Module, x: torch.Tensor, upto: int, *, pre_activation: bool = False
+) -> list[torch.Tensor]:
     """Post-ReLU, padding-masked, pre-pool outputs of conv layers ``1..upto`` for a batch.
 
     Differentiable (no ``no_grad`` here); ``net`` must be in eval mode (batch norm statistics,
-    no dropout).
+    no dropout). ``pre_activation``: the LAST map (layer ``upto``) before its ReLU (after batch
+    norm for the CNN+GRU tower), still masked.
 
     Parameters
     ----------
@@ -193,9 +196,12 @@ def conv_feature_maps(net: nn.Module, x: torch.Tensor, upto: int) -> list[torch.
         h = x
         for conv in net.convs:
             m = valid_conv_mask(m, int(conv.kernel_size[0]))  # type: ignore[index]
-            a = F.relu(conv(h)) * m.unsqueeze(1)
+            z = conv(h)
+            a = F.relu(z) * m.unsqueeze(1)
             maps.append(a)
             if len(maps) == upto:
+                if pre_activation:
+                    maps[-1] = z * m.unsqueeze(1)
                 break
             # max-pool of the masked post-ReLU map: what the network feeds the next layer
             h = F.max_pool1d(a, net.pool_size, net.pool_size, ceil_mode=True)
@@ -203,17 +209,24 @@ def conv_feature_maps(net: nn.Module, x: torch.Tensor, upto: int) -> list[torch.
         return maps
     if isinstance(net, CNNGRU):
         m = valid_conv_mask(m, int(net.first_conv.kernel_size[0]))
-        a = F.relu(net.first_conv(x)) * m.unsqueeze(1)
+        z = net.first_conv(x)
+        a = F.relu(z) * m.unsqueeze(1)
         maps.append(a)
         if upto == 1:
+            if pre_activation:
+                maps[-1] = z * m.unsqueeze(1)
             return maps
         h = F.max_pool1d(a, net.pool_size, net.pool_size)
         m = _pool_mask(m, net.pool_size, False)
         for conv, norm in zip(net.convs, net.norms, strict=True):
             if len(maps) == upto:
                 break
-            a = F.relu(norm(conv(h))) * m.unsqueeze(1)
+            z = norm(conv(h))
+            a = F.relu(z) * m.unsqueeze(1)
             maps.append(a)
+            if pre_activation and len(maps) == upto:
+                maps[-1] = z * m.unsqueeze(1)
+                break
             h = F.max_pool1d(a, 2, 2)
             m = _pool_mask(m, 2, False)
         return maps
@@ -236,13 +249,15 @@ def conv_activations(
     return np.concatenate(out)
 
 
-def window_activations(net: nn.Module, W: torch.Tensor, layer: ConvLayer) -> torch.Tensor:
+def window_activations(
+    net: nn.Module, W: torch.Tensor, layer: ConvLayer, *, pre_activation: bool = False
+) -> torch.Tensor:
     """Activation of every neuron of ``layer`` on receptive-field windows, at the window's centre.
 
     ``W`` is ``(n, channels, layer.receptive_field)``; returns ``(n, layer.channels)``
-    (differentiable).
+    (differentiable; before the ReLU with ``pre_activation``).
     """
-    a = conv_feature_maps(net, W, layer.index)[-1]
+    a = conv_feature_maps(net, W, layer.index, pre_activation=pre_activation)[-1]
     return a[:, :, layer.center]
 
 

@@ -43,7 +43,9 @@ def register(app: typer.Typer) -> None:
             "kernel motifs: sampling, demixing, grammar, pair tests, optimised inputs; page convN.html.",
         ),
         neurons: list[int] | None = typer.Option(
-            None, "--neurons", help="With --layer: neuron indices (0-based; repeat the flag); default all."
+            None,
+            "--neurons",
+            help="With --layer: neuron indices (0-based; several values or a repeated flag); default all.",
         ),
         member: int = typer.Option(0, "--member", help="With --layer: the ensemble member to interpret."),
         criterion: Path | None = typer.Option(

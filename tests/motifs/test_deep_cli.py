@@ -24,7 +24,7 @@ def _deep(registry, out: str, *extra: str) -> int:  # noqa: F811
 
 
 def test_cli_layer_writes_page_and_logs_under_motifs_conv1(registry, capsys):  # noqa: F811
-    rc = _deep(registry, "deep1", "--layer", "1", "--neurons", "0", "--neurons", "2")
+    rc = _deep(registry, "deep1", "--layer", "1", "--neurons", "0", "2")
     assert rc == 0, capsys.readouterr().err
     out = registry["root"] / "deep1"
     for name in ("conv1.html", "neurons.tsv", "grammar.tsv", "params.json", "metrics.json"):
