@@ -8,24 +8,38 @@ Prints ONE JSON line. Stages (wall time each): mutation + signatures for every v
 
 Models (predictors = signatures + ``mcfold_energy``): LASSO (α grid 2^-15..2^0), RF (max_features=1/3),
 HGB (and GBR with ``--gbr``), β and α selected on validation data inside the training set only
-(shifted: a 20 % validation split; hard: 5-fold CV grouped by mutated POSITION, ``cv-positions:5``,
-because its test variants mutate only positions never mutated in training); energy-only LASSO; the
-sequence baseline (one-hot sequence + ``mcfold_energy``: LASSO and HistGradientBoosting); and
+(shifted: a 20 % validation split, or 5-fold CV ``cv:5`` when the training set has fewer than 2,000
+rows, as in ``--limit`` runs; hard: ``--hard-validation``, default ``cv-strict:5``, disjoint folds in
+which every mutated position of a validation variant is unseen in its fit, as the hard test variants'
+positions are unseen in training; ``cv-positions:5`` is the weaker grouping); energy-only LASSO; the
+sequence baseline (one-hot sequence + ``mcfold_energy``: LASSO and HistGradientBoosting); the lookup
+baseline ``lookup_contained_mean`` (no model: each test variant scored as the mean efficiency of the
+training variants it contains; on the shifted split a 4-6-mutation variant contains ~8.8 training
+triple mutants); and
 DynaSig-ML 1.0.9's own protocol (selection on the test set, train+test standardisation, unseeded
 RF/GBR) run on our signatures in the oracle venv (``--oracle-python``, skipped if absent). The oracle
 subprocesses run concurrently with our own fitting, sharing ``--jobs`` CPU slots.
+
+Every row is fitted with ``--seeds N`` seeds (default 3; a seed draws the validation cut and seeds the
+estimators) and reported as mean ± sd with the per-seed runs; ``best_signature_model`` /
+``best_sequence_baseline`` are the selections made on validation for each seed, and ``verdicts`` calls
+the best signature model "above" / "below" a baseline only when the gap of the mean test R² exceeds
+the larger sd, else "on par". ``--splits shifted,hard`` picks the splits (signatures only for their
+variants); ``--partial FILE`` rewrites the JSON after every split.
 
 ``--limit N`` keeps the 116 hard-test variants plus a seeded random sample of the other labelled ones
 (N in total) for a quick run. Usage::
 
     python benchmarks/mir125a.py --limit 600 --jobs 2
     python benchmarks/mir125a.py --jobs 2            # everything (hours of ENCoM on 2 cores)
+    python benchmarks/mir125a.py --splits hard --jobs 2 --partial hard.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -145,9 +159,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--gbr", action="store_true", help="also GradientBoostingRegressor")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seeds", type=int, default=3, help="fit every model with seeds seed..seed+N-1 (default 3)"
+    )
+    p.add_argument("--splits", default="shifted,hard", help="comma-separated splits to run (default both)")
+    p.add_argument(
+        "--hard-validation",
+        default="cv-strict:5",
+        help="selection on the hard split (default cv-strict:5: every validation position unseen in its fit)",
+    )
+    p.add_argument("--partial", type=Path, default=None, help="rewrite this JSON file after every split")
     p.add_argument("--oracle-python", default=str(REPO.parent / "oracle-venv" / "bin" / "python"))
     args = p.parse_args(argv)
 
+    from components.common.io import write_json
     from components.dynasig_ml import build_dataset, canonical_variant, parse_model_spec
     from components.dynasig_ml.splits import Split
 
@@ -173,6 +198,14 @@ def main(argv: list[str] | None = None) -> int:
             pool = pool[~pool.key.isin(pd.concat(picked).key)]
             picked.append(pool.sample(n=min(share, len(pool)), random_state=args.seed))
         df = pd.concat(picked).reset_index(drop=True)
+    chosen = [name for name in args.splits.split(",") if name]
+    if set(chosen) - {"shifted", "hard"}:
+        p.error(f"--splits: unknown split(s) {sorted(set(chosen) - {'shifted', 'hard'})}; use shifted,hard")
+    if set(chosen) != {"shifted", "hard"}:  # signatures of the chosen splits' variants only
+        need = {
+            k for name, ids in splits(df[df.eff.notna()]).items() if name in chosen for k in ids[0] + ids[1]
+        }
+        df = df[df.key.isin(need)].reset_index(drop=True)
     t0 = time.perf_counter()
     sigs, sig_stats = compute_all(list(df.key), args.cache, args.jobs, args.chunk)
     timings["mutation_and_signatures_s"] = time.perf_counter() - t0
@@ -193,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     seq_table = pd.concat([labelled[["key", "eff", "mcfold_energy"]], seq], axis=1)
     seq_data = build_dataset(seq_table, "eff", features=["mcfold_energy", *seq.columns], variant_column="key")
     index = {k: i for i, k in enumerate(data.ids)}
-    split_ids = {k: v for k, v in splits(labelled).items() if v[0] and v[1]}
+    split_ids = {k: v for k, v in splits(labelled).items() if v[0] and v[1] and k in chosen}
+    seeds = [args.seed + k for k in range(args.seeds)]
     # DynaSig-ML's protocol runs in subprocesses alongside our own fitting: ``--jobs`` CPU slots, one
     # held by our fitting while it runs; oracle jobs take free slots in order (shifted RF, the longest, first).
     slots = threading.Semaphore(max(1, args.jobs))
@@ -217,16 +251,12 @@ def main(argv: list[str] | None = None) -> int:
                 sp = Split(
                     np.array([index[k] for k in train]), np.array([index[k] for k in test]), split_name
                 )
-                out["splits"][split_name] = _fit_split(
-                    split_name,
-                    sp,
-                    data,
-                    seq_data,
-                    specs,
-                    _validation(split_name, len(train)),
-                    args.seed,
-                    timings,
+                validation = args.hard_validation if split_name == "hard" else _validation(len(train))
+                out["splits"][split_name] = _fit_split_seeds(
+                    split_name, sp, data, seq_data, specs, validation, seeds, timings
                 )
+                if args.partial:
+                    write_json(out, args.partial)
         finally:
             slots.release()
         timings["own_fitting_s"] = time.perf_counter() - t_fit
@@ -242,11 +272,57 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _validation(split_name: str, n_train: int) -> str:
-    """Hard split: CV grouped by mutated position (its test positions are never mutated in training)."""
-    if split_name == "hard":
-        return "cv-positions:5"
+def _validation(n_train: int) -> str:
+    """Shifted split: a 20 % validation split, 5-fold CV under 2,000 training rows."""
     return "cv:5" if n_train < 2000 else "split:0.2"
+
+
+#: the scores summarised over seeds (mean ± sd) for every model row
+_SEED_METRICS = ("test_r2", "test_pearson_r", "test_ef10", "val_r2")
+
+
+def _fit_split_seeds(name: str, sp, data, seq_data, specs, validation: str, seeds, timings: dict) -> dict:
+    """:func:`_fit_split` once per seed (validation cut + estimator seed); every row as mean ± sd.
+
+    The rows ``best_signature_model`` and ``best_sequence_baseline`` are the selection procedures
+    (chosen on validation for each seed). ``verdicts`` compares the best signature model with each
+    baseline: "above" / "below" when the gap of the means exceeds the larger sd of the two, else "on par".
+    """
+    from components.common.spread import compare_to_reference, seed_summary
+
+    runs = [_fit_split(name, sp, data, seq_data, specs, validation, seed, timings) for seed in seeds]
+    rows = {m: [r["models"][m] for r in runs] for m in runs[0]["models"]}
+    rows["best_signature_model"] = [r["best_signature_model"] for r in runs]
+    rows["best_sequence_baseline"] = [r["best_sequence_baseline"] for r in runs]
+    summary = {
+        row: {
+            metric: seed_summary([v[metric] for v in vals])
+            for metric in _SEED_METRICS
+            if all(v.get(metric) is not None for v in vals)
+        }
+        for row, vals in rows.items()
+    }
+    best = summary["best_signature_model"]["test_r2"]
+    verdicts = {}
+    for base in ("best_sequence_baseline", "lookup_contained_mean"):
+        other = summary[base].get("test_r2")
+        if other is not None and best["n"] >= 2:
+            sd = max(best["sd"], other["sd"])
+            verdicts[f"best_signature_model_vs_{base}"] = compare_to_reference(
+                best["mean"], sd, other["mean"]
+            )
+    return {
+        "n_train": runs[0]["n_train"],
+        "n_test": runs[0]["n_test"],
+        "validation": validation,
+        "seeds": list(seeds),
+        "models": summary,
+        "chosen": {
+            row: [v["name"] for v in rows[row]] for row in ("best_signature_model", "best_sequence_baseline")
+        },
+        "verdicts": verdicts,
+        "runs": runs,
+    }
 
 
 def _fit_split(name: str, sp, data, seq_data, specs, validation: str, seed: int, timings: dict) -> dict:
@@ -262,14 +338,19 @@ def _fit_split(name: str, sp, data, seq_data, specs, validation: str, seed: int,
     for preds, label in (("signatures", "lasso_signatures_only"), ("features", "lasso_energy_only")):
         r = fit_model(data, sp, parse_model_spec("lasso"), predictors=preds, validation=validation, seed=seed)
         models[label] = _summ(r)
-    timings[f"{name}_signature_models_s"] = time.perf_counter() - t0
+    timings[f"{name}_signature_models_s"] = timings.get(f"{name}_signature_models_s", 0.0) + (
+        time.perf_counter() - t0
+    )
     t0 = time.perf_counter()
     for spec in ("lasso", "hgb"):
         r = fit_model(
             seq_data, sp, parse_model_spec(spec), predictors="features", validation=validation, seed=seed
         )
         models[f"sequence_{spec}"] = _summ(r)
-    timings[f"{name}_sequence_baseline_s"] = time.perf_counter() - t0
+    timings[f"{name}_sequence_baseline_s"] = timings.get(f"{name}_sequence_baseline_s", 0.0) + (
+        time.perf_counter() - t0
+    )
+    models["lookup_contained_mean"] = _lookup_baseline(data, sp)
     res["models"] = models
     sig_models = {k: v for k, v in models.items() if k.endswith("+energy") or k == "lasso_signatures_only"}
     best = max(sig_models, key=lambda k: sig_models[k]["val_r2"])  # chosen on validation
@@ -277,6 +358,27 @@ def _fit_split(name: str, sp, data, seq_data, specs, validation: str, seed: int,
     base = max(("sequence_lasso", "sequence_hgb"), key=lambda k: models[k]["val_r2"])
     res["best_sequence_baseline"] = {"name": base, **models[base]}
     return res
+
+
+def _lookup_baseline(data, sp) -> dict:
+    """No model: each test variant scored as the mean target of the training variants it contains."""
+    from components.dynasig_ml import score_all
+    from components.dynasig_ml.baselines import contained_mean_baseline
+
+    look = contained_mean_baseline(
+        [data.ids[i] for i in sp.train], data.y[sp.train], [data.ids[i] for i in sp.test]
+    )
+    # constant predictions (no test variant contains a training one, as on the hard split): r undefined
+    m = {
+        k: (round(v, 4) if math.isfinite(v) else None)
+        for k, v in score_all(data.y[sp.test], look.prediction).items()
+    }
+    return {
+        "test_r2": m["r2"],
+        "test_pearson_r": m["pearson_r"],
+        "test_ef10": m["ef10"],
+        **{k: round(v, 4) for k, v in look.describe().items()},
+    }
 
 
 def _summ(r) -> dict:

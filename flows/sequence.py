@@ -226,6 +226,12 @@ def sequence_flow(config: dict[str, Any]) -> dict[str, Any]:
         summary["run_id"] = parent.info.run_id
         splits = load_task(cfg)
         tracking.log_params(splits.sizes())
+        if splits.n_test_in_train:
+            log.warning(
+                "%d of %d test sequences also occur in the training data (param n_test_in_train)",
+                splits.n_test_in_train,
+                len(splits.test),
+            )
         if cfg.fold:
             splits = fold_task(splits, cfg)
             tracking.log_metrics(

@@ -55,7 +55,8 @@ class DynasigConfig:
     betas : tuple of float
         β grid of the Entropic Signatures (default: DynaSig-ML's 13 values e^(k/2), k = -6..6).
     validation : str
-        Selection inside the training set: ``split:0.2``, ``cv:5``, ``cv-positions:5``.
+        Selection inside the training set: ``split:0.2``, ``cv:5``, ``cv-strict:5`` or
+        ``cv-positions:5`` (what each guarantees: :mod:`components.dynasig_ml.splits`).
     seed : int
     name : str
         Registered model name (and run name).

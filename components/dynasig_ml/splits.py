@@ -10,12 +10,29 @@ Split specifications (strings, as on the command line):
   ``{"train": [...], "test": [...]}``; ids in any spelling (``mir125a_A12C.pdb`` = ``A12C``).
 
 Validation only ever partitions the training indices: selection of α, β or the model never sees the
-test set. ``split:0.2`` holds out a random 20 %; ``cv:5`` is 5-fold CV; ``cv-positions:5`` is CV grouped
-by mutated POSITION, the right check for "generalise to positions never mutated in training": the
-mutated positions of the training variants are dealt (seeded) into K groups; fold k validates on every
-variant that mutates any position of group k and fits on the variants that mutate none of them (WT and
-variants touching only other groups), so no validation variant has all its positions seen in its fit.
-A position mutated in every training mutant (a shared background mutation) is never held out.
+test set. What each validation option guarantees:
+
+* ``split:0.2``: a seeded random 20 % of the training rows validates, the rest fits. Validation rows are
+  drawn like the fitting rows: the right check for a random test split, no more.
+* ``cv:5``: seeded 5-fold CV over rows; the folds are disjoint (each row validates once). Same
+  guarantee as ``split``.
+* ``cv-positions:5``: the mutated POSITIONS of the training variants are dealt (seeded) into K groups;
+  fold k validates on every variant that mutates ANY position of group k and fits on the variants that
+  mutate none of them. Each validation variant has at least one position unseen in its fit, but its
+  other positions may be seen, and a variant mutating positions of several groups validates in several
+  folds (the folds overlap). A weak stand-in for "unseen positions".
+* ``cv-strict:5``: strict position holdout. Every mutated position of every validation variant is unseen
+  in its fit (as in a test set at unseen positions), and the folds are disjoint. Positions are grouped
+  into units first: the connected groups of positions that variants mutate together (the co-mutation
+  graph's components), or single positions when there are fewer such groups than K. Units are dealt
+  (seeded shuffle, then each to the fold with the fewest variants so far) into K groups; fold k
+  validates on the variants whose positions all lie in group k and fits on those that mutate none of
+  them. A variant that mutates positions of several groups is in no validation fold (and fits only in
+  the folds that hold none of its positions); WT only ever fits. For single mutants this is CV grouped
+  by residue. :func:`strict_position_folds` is the same on plain position sets.
+
+A position mutated in every training mutant (a shared background mutation) is never held out by the
+two position schemes.
 
 Outer cross-validation (:func:`outer_folds`): ``cv:5`` is seeded random 5-fold CV and ``cv-grouped:5``
 5-fold CV grouped by mutated position (for single mutants: folds by residue, the GB1 protocol of
@@ -28,9 +45,10 @@ none). Each fold is a :class:`Split` whose training side is again partitioned fo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -46,9 +64,11 @@ __all__ = [
     "make_split",
     "outer_folds",
     "parse_validation",
+    "strict_position_folds",
     "validation_folds",
 ]
 
+_P = TypeVar("_P", bound=Hashable)
 _TRUE = {"test", "true", "1", "yes", "t", "y"}
 _FALSE = {"train", "false", "0", "no", "f", "n"}
 
@@ -241,11 +261,12 @@ def outer_folds(spec: str, data: Dataset, *, seed: int = 0) -> list[Split]:
     return [Split(train=tr, test=te, spec=f"{spec} fold {i + 1}") for i, (tr, te) in enumerate(pairs)]
 
 
-_VALIDATION_HELP = "use split:FRACTION (0-1), cv:K or cv-positions:K (K >= 2)"
+_VALIDATION_HELP = "use split:FRACTION (0-1), cv:K, cv-positions:K or cv-strict:K (K >= 2)"
+_POSITION_SCHEMES = ("cv-positions", "cv-strict")
 
 
 def parse_validation(spec: str) -> tuple[str, float]:
-    """``"split:0.2"`` -> ("split", 0.2); ``"cv:5"`` -> ("cv", 5); ``"cv-positions:5"`` -> ("cv-positions", 5)."""
+    """``"split:0.2"`` -> ("split", 0.2); ``"cv:5"`` -> ("cv", 5); ``"cv-strict:5"`` -> ("cv-strict", 5)."""
     kind, _, arg = spec.partition(":")
     try:
         value = float(arg)
@@ -253,7 +274,7 @@ def parse_validation(spec: str) -> tuple[str, float]:
         raise InputError(f"bad validation {spec!r}: {_VALIDATION_HELP}") from None
     if kind == "split" and 0 < value < 1:
         return kind, value
-    if kind in ("cv", "cv-positions") and value >= 2 and value == int(value):
+    if kind in ("cv", *_POSITION_SCHEMES) and value >= 2 and value == int(value):
         return kind, int(value)
     raise InputError(f"bad validation {spec!r}: {_VALIDATION_HELP}")
 
@@ -268,16 +289,20 @@ def validation_folds(
     """(fit, validation) index pairs that partition ``train`` only.
 
     ``train`` holds indices into the dataset; the returned arrays are subsets of it. ``ids`` (the
-    dataset's variant keys, indexed like the dataset) is needed by ``cv-positions:K`` only.
+    dataset's variant keys, indexed like the dataset) is needed by the position schemes only.
     """
     kind, value = parse_validation(spec)
     train = np.asarray(train)
     if train.size < 4:
         raise InputError(f"training set too small for validation ({train.size} rows)")
-    if kind == "cv-positions":
+    if kind in _POSITION_SCHEMES:
         if ids is None:
             raise InputError(f"validation {spec!r} needs the variant ids")
-        return _position_folds(train, int(value), [ids[i] for i in train], seed, spec)
+        keys = [ids[i] for i in train]
+        if kind == "cv-strict":
+            local = strict_position_folds([mutation_positions(key) for key in keys], int(value), seed=seed)
+            return [(train[fit], train[val]) for fit, val in local]
+        return _position_folds(train, int(value), keys, seed, spec)
     perm = np.random.default_rng(seed + 7919).permutation(train)
     if kind == "split":
         n_val = max(1, int(round(value * train.size)))
@@ -293,11 +318,8 @@ def _position_folds(
     train: np.ndarray, k: int, keys: list[str], seed: int, spec: str
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Folds that hold out groups of mutated positions (see module doc)."""
-    positions = [set(mutation_positions(key)) for key in keys]
-    mutated = [ps for ps in positions if ps]
     # a position mutated in every mutant is background: holding it out would leave nothing to fit
-    common = set.intersection(*mutated) if mutated else set()
-    positions = [ps - common for ps in positions]
+    positions = _without_background([mutation_positions(key) for key in keys])
     distinct = np.array(sorted(set().union(*positions)), dtype=np.int64)
     if distinct.size < k:
         raise InputError(
@@ -316,4 +338,96 @@ def _position_folds(
                 "rows; use fewer folds"
             )
         folds.append((np.sort(fit), np.sort(val)))
+    return folds
+
+
+def _without_background(positions: Sequence[Sequence[_P]]) -> list[set[_P]]:
+    """Position sets less the positions mutated in every mutant (shared background mutations)."""
+    sets = [set(ps) for ps in positions]
+    mutated = [ps for ps in sets if ps]
+    common = set.intersection(*mutated) if mutated else set()
+    return [ps - common for ps in sets]
+
+
+def _position_units(sets: list[set[Hashable]], k: int) -> list[list[Hashable]]:
+    """Connected groups of co-mutated positions, or single positions when there are fewer than ``k``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    pool: set[Hashable] = set().union(*sets)
+    distinct = sorted(pool, key=repr)
+    index = {p: i for i, p in enumerate(distinct)}
+    rows, cols = [], []
+    for ps in sets:  # a star over each variant's positions links them all
+        idx = [index[p] for p in ps]
+        rows += idx[:1] * len(idx)
+        cols += idx
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(distinct), len(distinct)))
+    n_comp, label = connected_components(graph, directed=False)
+    if n_comp < k:
+        return [[p] for p in distinct]
+    units: list[list[Hashable]] = [[] for _ in range(n_comp)]
+    for p, c in zip(distinct, label, strict=True):
+        units[c].append(p)
+    return units
+
+
+def strict_position_folds(
+    positions: Sequence[Sequence[Hashable]], k: int, *, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """K disjoint folds where no validation variant has a mutated position seen in its fit.
+
+    Parameters
+    ----------
+    positions
+        The mutated positions of each variant (any hashable: ``12``, ``("A", 45)``); empty for WT.
+    k
+        Number of folds (>= 2).
+    seed
+        Seeds the dealing of position units into folds.
+
+    Returns
+    -------
+    list of (fit, validation)
+        Index arrays into ``positions`` (sorted). The validation arrays are disjoint; every position
+        of a validation variant is mutated by no variant of its fitting array (see the module doc for
+        how positions are grouped, and which variants validate nowhere).
+
+    Raises
+    ------
+    InputError
+        Fewer mutated positions than ``k``, or a fold left without validation variants or with fewer
+        than two fitting variants.
+    """
+    spec = f"cv-strict:{k}"
+    sets = _without_background(positions)
+    distinct = set().union(*sets)
+    if len(distinct) < k:
+        raise InputError(
+            f"validation {spec!r}: the training variants mutate only {len(distinct)} position(s) "
+            f"(not counting background mutations shared by all), need >= {k}"
+        )
+    units = _position_units(sets, k)
+    unit_of = {p: u for u, ps in enumerate(units) for p in ps}
+    weight = np.zeros(len(units))
+    for ps in sets:
+        for u in {unit_of[p] for p in ps}:
+            weight[u] += 1
+    group_of_unit = np.empty(len(units), dtype=np.int64)
+    load = np.zeros(k)
+    for u in np.random.default_rng(seed + 7919).permutation(len(units)):
+        g = int(np.argmin(load))
+        group_of_unit[u] = g
+        load[g] += weight[u]
+    groups = [{int(group_of_unit[unit_of[p]]) for p in ps} for ps in sets]
+    folds = []
+    for i in range(k):
+        val = np.array([j for j, gs in enumerate(groups) if gs == {i}], dtype=np.int64)
+        fit = np.array([j for j, gs in enumerate(groups) if i not in gs], dtype=np.int64)
+        if fit.size < 2 or val.size == 0:
+            raise InputError(
+                f"validation {spec!r}: fold {i + 1} leaves {fit.size} fitting and {val.size} validation "
+                "rows (variants whose positions all lie in its held-out group); use fewer folds"
+            )
+        folds.append((fit, val))
     return folds

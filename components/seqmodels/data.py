@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from components.common.dedup import duplicate_groups
 from components.common.errors import InputError
 from components.common.io import TABLE_SUFFIXES, open_text, read_table
 from components.seqmodels.alphabet import DNA, PROTEIN, RNA, Alphabet, get_alphabet, validate_sequences
@@ -464,21 +465,27 @@ def _validate_letters(data: SequenceData, alph: Alphabet) -> None:
 def split_data(data: SequenceData, fractions: tuple[float, ...], seed: int) -> list[SequenceData]:
     """Seeded random split (stratified by class for single-label classification).
 
-    ``fractions`` are the sizes of all parts but the last, e.g. ``(0.8, 0.1)`` -> 80/10/10.
+    ``fractions`` are the sizes of all parts but the last, e.g. ``(0.8, 0.1)`` -> 80/10/10. Identical
+    sequences are one group that goes to one part, so no sequence is on both sides of a cut (a group is
+    stratified by the class of its first copy). Without duplicates the split is the plain per-row one.
     """
     rng = np.random.default_rng(seed)
     n = len(data)
+    group_of = duplicate_groups(data.sequences)
+    _, first = np.unique(group_of, return_index=True)  # row of each group's first copy, by group id
     if data.task in ("binary", "multiclass"):
-        groups = data.y.argmax(1) if data.task == "multiclass" else data.y[:, 0].astype(int)
+        classes = data.y.argmax(1) if data.task == "multiclass" else data.y[:, 0].astype(int)
+        strata = classes[first]
     else:
-        groups = np.zeros(n, dtype=int)
+        strata = np.zeros(first.size, dtype=int)
+    rows_of = np.split(np.argsort(group_of, kind="stable"), np.cumsum(np.bincount(group_of))[:-1])
     parts: list[list[int]] = [[] for _ in range(len(fractions) + 1)]
-    for g in np.unique(groups):
-        idx = np.flatnonzero(groups == g)
+    for g in np.unique(strata):
+        idx = np.flatnonzero(strata == g)
         rng.shuffle(idx)
         cuts = np.round(np.cumsum(fractions) * len(idx)).astype(int)
         for k, chunk in enumerate(np.split(idx, cuts)):
-            parts[k].extend(chunk.tolist())
+            parts[k].extend(r for grp in chunk for r in rows_of[grp].tolist())
     out = []
     for k, p in enumerate(parts):
         if not p:

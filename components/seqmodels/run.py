@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from components.common.dedup import warn_shared
 from components.common.errors import DynamotifError, InputError
 from components.seqmodels.alphabet import Alphabet
 from components.seqmodels.bundle import SequenceModel, prediction_columns
@@ -58,12 +59,15 @@ class Splits:
     test: SequenceData
     alphabet: Alphabet
     fold_stats: dict[str, Any] = field(default_factory=dict)
+    #: test sequences that also occur in the training data (a test file given by the user)
+    n_test_in_train: int = 0
 
     def sizes(self) -> dict[str, Any]:
         return {
             "n_train": len(self.train),
             "n_val": len(self.val),
             "n_test": len(self.test),
+            "n_test_in_train": self.n_test_in_train,
             "task_resolved": self.train.task,
             "alphabet_resolved": self.alphabet.letters,
             "outputs": self.train.output_names,
@@ -126,10 +130,15 @@ def load_inputs(cfg: SequenceConfig) -> tuple[SequenceData, SequenceData | None,
 
 
 def split(cfg: SequenceConfig, full: SequenceData, test: SequenceData | None, alphabet: Alphabet) -> Splits:
-    """Seeded split: 90/10 train/validation with a test file, else 80/10/10."""
+    """Seeded split: 90/10 train/validation with a test file, else 80/10/10.
+
+    Identical sequences never straddle a cut; a test file that repeats training sequences gives a
+    :class:`DynamotifWarning` with the count (``Splits.n_test_in_train``).
+    """
     if test is not None:
+        shared = warn_shared(full.sequences, test.sequences, source=", ".join(map(str, cfg.test)))
         tr, va = split_data(full, (0.9,), cfg.seed)
-        return Splits(tr, va, test, alphabet)
+        return Splits(tr, va, test, alphabet, n_test_in_train=shared)
     tr, va, te = split_data(full, (0.8, 0.1), cfg.seed)
     return Splits(tr, va, te, alphabet)
 

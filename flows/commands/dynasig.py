@@ -58,7 +58,12 @@ def register(app: typer.Typer) -> None:
         validation: str | None = typer.Option(
             None,
             "--validation",
-            help="Selection inside training data: split:0.2 (default), cv:5, or cv-positions:5 (folds grouped by mutated position, for tests at unseen positions).",
+            help=(
+                "Selection inside training data. split:0.2 (default; random rows) and cv:5 (random "
+                "disjoint folds) suit random test sets; cv-strict:5 (disjoint folds, every mutated position "
+                "of a validation variant unseen in its fit) suits tests at unseen positions; cv-positions:5 "
+                "(a validation variant needs only one unseen position, folds overlap) is weaker."
+            ),
         ),
         seed: int | None = typer.Option(None, "--seed"),
         name: str | None = typer.Option(None, "--name", help="Registered model name (default dynasig)."),

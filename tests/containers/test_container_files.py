@@ -89,6 +89,8 @@ def test_dockerfile_targets_match_the_components():
     with_main = sorted(p.parent.name for p in (REPO / "components").glob("*/__main__.py"))
     missing = [c for c in with_main if c != "common" and c not in entry]
     assert not missing, f"components without an image target: {missing}"
+    no_main = [name for name in entry if name not in with_main]
+    assert not no_main, f"image targets whose components.<name> has no __main__ (cannot start): {no_main}"
     assert {"serve", "flows"} <= set(stages)
     assert not any(line.startswith("ENTRYPOINT") for line in stages["flows"]), (
         "the flows image must leave the command to Prefect's docker worker"

@@ -28,6 +28,7 @@ from components.dynasig_ml import (
     validation_folds,
 )
 from components.dynasig_ml.fit import lasso_coefficients
+from components.dynasig_ml.splits import strict_position_folds
 from tests.conftest import shared
 
 
@@ -260,6 +261,58 @@ def test_position_folds_errors(spec: str, ids: str | None, message: str) -> None
     keys = _position_keys()
     with pytest.raises(InputError, match=message):
         validation_folds(np.arange(80), spec, ids=keys if ids else None)
+
+
+def _assert_strict(folds, pos, train) -> None:
+    val_all = [i for _, val_idx in folds for i in val_idx]
+    assert len(val_all) == len(set(val_all))  # disjoint validation folds
+    for fit_idx, val_idx in folds:
+        assert set(fit_idx) <= set(train) and set(val_idx) <= set(train) and not set(fit_idx) & set(val_idx)
+        seen = set().union(*(pos[i] for i in fit_idx))
+        # no position of any validation variant is mutated in its fitting rows
+        assert all(pos[i] and not pos[i] & seen for i in val_idx)
+
+
+def test_strict_position_folds_unseen_positions_disjoint() -> None:
+    keys = _position_keys()
+    pos = [set() if k == "WT" else {int(t[1:-1]) for t in k.split(";")} for k in keys]
+    train = np.arange(0, 80)
+    folds = validation_folds(train, "cv-strict:3", seed=2, ids=keys)
+    assert len(folds) == 3
+    _assert_strict(folds, pos, train)
+    assert all(0 in fit_idx for fit_idx, _ in folds)  # WT only fits
+    # the random co-mutation graph is one component here: units are single positions
+    assert validation_folds(train, "cv-strict:3", seed=2, ids=keys)[0][1].tolist() == folds[0][1].tolist()
+
+
+def test_strict_position_folds_keep_co_mutated_blocks_together() -> None:
+    # two-position blocks mutated together (as paired bases are): every variant validates exactly once
+    blocks = [(2, 30), (5, 27), (8, 24), (11, 21)]
+    pos = [()] + [b for b in blocks for _ in range(3)] + [(b[0],) for b in blocks]
+    folds = strict_position_folds(pos, 2, seed=0)
+    _assert_strict(folds, [set(p) for p in pos], range(len(pos)))
+    assert sorted(i for _, val_idx in folds for i in val_idx) == list(range(1, len(pos)))
+
+
+def test_strict_position_folds_of_single_mutants_are_residue_groups() -> None:
+    pos = [[("A", r)] for r in (1, 1, 2, 3, 3, 3, 4, 5, 6, 6)]
+    folds = strict_position_folds(pos, 3, seed=1)
+    _assert_strict(folds, [set(p) for p in pos], range(len(pos)))
+    assert sorted(i for _, val_idx in folds for i in val_idx) == list(range(10))
+    for fit_idx, val_idx in folds:  # the fit is everything else
+        assert sorted([*fit_idx, *val_idx]) == list(range(10))
+
+
+@pytest.mark.parametrize(
+    ("pos", "k", "message"),
+    [
+        ([[1], [2]], 3, "mutate only 2 position"),
+        ([[], [1, 2], [1, 3], [2, 3]], 3, "fold 1 leaves"),  # every variant spans two groups
+    ],
+)
+def test_strict_position_folds_errors(pos, k: int, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        strict_position_folds(pos, k)
 
 
 def test_fit_model_with_position_cv(synth) -> None:

@@ -160,6 +160,13 @@ def test_registration_champion_and_resume(flow_run, mlflow_server) -> None:
     assert champion.tags["dataset_hash"] == first["dataset_hash"] and champion.tags["reliable"] == "true"
     assert "does not beat champion" in second["registration"]["reason"]
     assert second["timings"]["signatures_s"] < first["timings"]["signatures_s"]
+    # the logged input example is a training variant (n_mut:3: at most 3 mutations), never a test one
+    from mlflow.artifacts import download_artifacts
+    from mlflow.models import Model
+
+    local = download_artifacts(f"models:/test-dynasig/{champion.version}", tracking_uri=mlflow_server)
+    example = Model.load(local).load_input_example(local)
+    assert len(example["variant"].iloc[0].replace("_", ";").split(";")) <= 3
 
 
 @slow
@@ -244,6 +251,7 @@ def small_inputs(tmp_path_factory) -> dict[str, Path]:
         ("unknown.csv", ["--no-signatures"], "A13C"),
         ("missing.csv", [], "file does not exist"),
         ("ok.csv", ["--split", "random:0.3", "--validation", "cv-positions:500"], "need >= 500"),
+        ("ok.csv", ["--split", "random:0.3", "--validation", "cv-strict:500"], "need >= 500"),
     ],
 )
 def test_bad_input_one_line_exit_2(

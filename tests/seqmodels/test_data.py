@@ -89,3 +89,34 @@ def test_errors_name_file_record_and_reason(tmp_path, case, pattern):
     with pytest.raises(InputError, match=pattern) as exc:
         load_data(args, **kw)
     assert "\n" not in exc.value.one_line()
+
+
+def test_split_keeps_identical_sequences_on_one_side():
+    seqs = random_seqs(60, 12, seed=4)
+    seqs += seqs[:20]  # 20 sequences twice, one copy with the other label
+    y = np.r_[np.ones(30), np.zeros(30), np.zeros(10), np.ones(10)][:, None].astype(np.float32)
+    from components.seqmodels.data import SequenceData
+
+    data = SequenceData(seqs, [str(i) for i in range(80)], y, "binary", ["p"], ["p", "n"])
+    for seed in range(5):
+        parts = [set(p.sequences) for p in split_data(data, (0.7, 0.15), seed=seed)]
+        assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+        assert sum(len(p) for p in split_data(data, (0.7, 0.15), seed=seed)) == 80
+
+
+def test_test_file_repeating_training_sequences_warns_with_the_count(tmp_path):
+    from components.common.errors import DynamotifWarning
+    from components.seqmodels import run
+    from components.seqmodels.config import SequenceConfig
+
+    pos, neg = binary_fastas(tmp_path, n=30)
+    test_pos = write_fasta(tmp_path / "tpos.fa", random_seqs(30, 40, 0, "UGUAAAUA")[:4] + ["ACGU" * 10])
+    test_neg = write_fasta(tmp_path / "tneg.fa", random_seqs(5, 40, 9))
+    cfg = SequenceConfig.from_mapping(
+        {"data": [f"p={pos}", f"n={neg}"], "test": [f"p={test_pos}", f"n={test_neg}"]}
+    )
+    with pytest.warns(
+        DynamotifWarning, match=r"4 of 10 test sequences \(.*tpos\.fa.*\) also occur in the training"
+    ):
+        splits = run.load(cfg)
+    assert splits.n_test_in_train == 4 and splits.sizes()["n_test_in_train"] == 4
