@@ -1,15 +1,22 @@
 """Load test of ``mlflow models serve`` on 127.0.0.1: N concurrent clients for T seconds.
 
     .venv/bin/python benchmarks/serve_load.py                      # 50 clients, 30 s, stand-in model
-    .venv/bin/python benchmarks/serve_load.py --model-uri models:/dynasig@champion \
-        --payload '{"dataframe_records": [{"variant": "G10A"}]}'   # a registered project model
+    MLFLOW_TRACKING_URI=... .venv/bin/python benchmarks/serve_load.py --model-uri models:/dynasig@champion \
+        --payload-table examples/mir125a/variants.csv --batch 1 --workers 2   # a registered project model
 
 Without ``--model-uri`` it registers ``benchmarks/serve_model.py`` (an additive variant model behind
 the project's pyfunc input contract, see that file) in a temporary sqlite registry, sets the
 ``champion`` alias and serves ``models:/<name>@champion``. Before the load it sends the malformed
-requests of :func:`malformed_cases` and records their status codes (each must be 4xx). Traffic goes
-to 127.0.0.1 only; the load loop is bounded in time (``--duration``) and count (``--max-requests``).
-Prints ONE JSON line: requests, errors, throughput, p50/p95/p99 latency, malformed statuses.
+requests of :func:`malformed_cases` and records their status codes (each must be 4xx with a message).
+With ``--model-uri`` the requests are ``--batch`` rows drawn from ``--payload-table`` (a CSV/TSV whose
+columns are the model's inputs: ``variant`` for DynaSig models, ``sequence`` for sequence models; extra
+columns the model does not take are dropped with ``--columns``), and after the load the same requests
+are predicted one after another in this process (``mlflow.pyfunc.load_model``): the model's own
+single-process rate, against which the server's requests/s is reported as ``ratio``.
+The peak memory is the largest summed RSS of the server's processes (all its workers) during the load.
+Traffic goes to 127.0.0.1 only; the load loop is bounded in time (``--duration``) and count
+(``--max-requests``). Prints ONE JSON line: requests, errors, throughput, p50/p95/p99 latency,
+malformed statuses, single-process rate and ratio, peak memory.
 """
 
 from __future__ import annotations
@@ -141,29 +148,136 @@ def post(
         return exc.code, exc.read().decode(errors="replace")
 
 
-def malformed_cases(max_rows: int) -> dict[str, tuple[bytes, str]]:
-    """Requests a served variant model must refuse with a 4xx: name -> (body, content type)."""
+def malformed_cases(max_rows: int, column: str = "variant") -> dict[str, tuple[bytes, str]]:
+    """Requests a served model with input ``column`` (``variant`` or ``sequence``) must refuse with a
+    4xx: name -> (body, content type)."""
 
     def js(obj: Any) -> bytes:
         return json.dumps(obj).encode()
 
-    huge = [{"variant": "A12C"}] * (max_rows + 1)
-    return {
+    good = "A12C" if column == "variant" else "ACGUACGUAC"
+    other = "sequence" if column == "variant" else "variant"
+    huge = [{column: good}] * (max_rows + 1)
+    cases = {
         "empty_body": (b"", "application/json"),
-        "invalid_json": (b'{"dataframe_records": [{"variant": "A12C"', "application/json"),
-        "unknown_payload_key": (js({"rows": [{"variant": "A12C"}]}), "application/json"),
-        "wrong_columns": (js({"dataframe_records": [{"sequence": "ACGU"}]}), "application/json"),
+        "invalid_json": (b'{"dataframe_records": [{"%s": "A12C"' % column.encode(), "application/json"),
+        "unknown_payload_key": (js({"rows": [{column: good}]}), "application/json"),
+        "wrong_columns": (js({"dataframe_records": [{other: good}]}), "application/json"),
         "empty_batch": (js({"dataframe_records": []}), "application/json"),
-        "invalid_variant": (
+        f"null_{column}": (js({"dataframe_records": [{column: None}]}), "application/json"),
+        f"number_as_{column}": (js({"dataframe_records": [{column: 12}]}), "application/json"),
+        "huge_batch": (js({"dataframe_records": huge}), "application/json"),
+        "wrong_content_type": (f"{column}\n{good}\n".encode(), "text/plain"),
+    }
+    if column == "variant":
+        cases["invalid_variant"] = (
             js({"dataframe_records": [{"variant": "A12C"}, {"variant": "hello"}]}),
             "application/json",
-        ),
-        "position_twice": (js({"dataframe_records": [{"variant": "A12C;A12G"}]}), "application/json"),
-        "null_variant": (js({"dataframe_records": [{"variant": None}]}), "application/json"),
-        "number_as_variant": (js({"dataframe_records": [{"variant": 12}]}), "application/json"),
-        "huge_batch": (js({"dataframe_records": huge}), "application/json"),
-        "wrong_content_type": (b"variant\nA12C\n", "text/plain"),
-    }
+        )
+        cases["position_twice"] = (js({"dataframe_records": [{"variant": "A12C;A12G"}]}), "application/json")
+    else:
+        cases["invalid_letters"] = (
+            js({"dataframe_records": [{"sequence": good}, {"sequence": "AC-GZ!"}]}),
+            "application/json",
+        )
+        cases["empty_sequence"] = (js({"dataframe_records": [{"sequence": ""}]}), "application/json")
+    return cases
+
+
+def check_malformed(url: str, max_rows: int, column: str) -> dict[str, dict[str, Any]]:
+    """Send every malformed case; the status and the message of each answer."""
+    out = {}
+    for case, (body, ctype) in malformed_cases(max_rows, column).items():
+        status, text = post(url, body, ctype)
+        try:
+            message = str(json.loads(text).get("message", ""))
+        except (ValueError, AttributeError):
+            message = text
+        # MLflow puts the failing rows before the model's own message ("Failed to predict data ...
+        # Error: <message>"): keep the message, on one line
+        message = " ".join(message.split())
+        if "Error: " in message:
+            message = message.split("Error: ", 1)[1]
+        out[case] = {"status": status, "message": message[:200]}
+    return out
+
+
+def table_payloads(
+    path: Path, batch: int, columns: list[str] | None, n: int = 64, seed: int = 0
+) -> tuple[list[bytes], str]:
+    """``n`` request bodies of ``batch`` random rows of a CSV/TSV table; returns (bodies, input column)."""
+    import pandas as pd
+
+    table = pd.read_csv(path, sep="\t" if path.suffix in (".tsv", ".tab") else ",")
+    if columns:
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise SystemExit(
+                f"serve_load: {path} has no column(s) {missing} (columns: {list(table.columns)})"
+            )
+        table = table[columns]
+    column = "variant" if "variant" in table.columns else "sequence" if "sequence" in table.columns else None
+    if column is None:
+        raise SystemExit(f"serve_load: {path} needs a 'variant' or a 'sequence' column")
+    rng = random.Random(seed)
+    rows = table.to_dict(orient="records")
+    bodies = [
+        json.dumps({"dataframe_records": rng.sample(rows, min(batch, len(rows)))}).encode() for _ in range(n)
+    ]
+    return bodies, column
+
+
+def single_process_rate(model_uri: str, payloads: list[bytes], seconds: float) -> dict[str, float]:
+    """The model's own rate: the same requests predicted one after another in this process."""
+    import mlflow
+    import pandas as pd
+
+    model = mlflow.pyfunc.load_model(model_uri)
+    frames = [pd.DataFrame(json.loads(b)["dataframe_records"]) for b in payloads]
+    model.predict(frames[0])  # warm-up (first-call compilation, caches)
+    done, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        model.predict(frames[done % len(frames)])
+        done += 1
+    wall = time.perf_counter() - t0
+    return {"single_process_requests": done, "single_process_rps": round(done / wall, 2)}
+
+
+class PeakRss:
+    """Samples the summed RSS of a process and its children (MB) in a thread; ``peak_mb`` after stop."""
+
+    def __init__(self, pid: int, every_s: float = 0.25):
+        import threading
+
+        self.pid, self.every_s, self.peak_mb = pid, every_s, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                root = psutil.Process(self.pid)
+                procs = [root, *root.children(recursive=True)]
+                rss = 0
+                for p in procs:
+                    try:
+                        rss += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak_mb = max(self.peak_mb, rss / 2**20)
+            except psutil.Error:
+                pass
+            self._stop.wait(self.every_s)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def good_payloads(n: int = 64, batch: int = 8, seed: int = 0) -> list[bytes]:
@@ -250,27 +364,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=30.0, help="seconds of load")
     ap.add_argument("--max-requests", type=int, default=200_000, help="hard cap on requests sent")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn workers of the model server")
-    ap.add_argument("--batch", type=int, default=8, help="variants per request (stand-in model)")
+    ap.add_argument("--batch", type=int, default=8, help="rows (variants / sequences) per request")
     ap.add_argument("--max-rows", type=int, default=1000, help="DYNAMOTIF_SERVE_MAX_ROWS of the server")
+    ap.add_argument(
+        "--keep-alive",
+        type=int,
+        default=30,
+        help="seconds the server keeps an idle connection (UVICORN_TIMEOUT_KEEP_ALIVE; uvicorn's own is 5)",
+    )
     ap.add_argument(
         "--model-uri", help="serve this model instead of the stand-in (needs MLFLOW_TRACKING_URI)"
     )
-    ap.add_argument("--payload", help="JSON request body for --model-uri")
+    ap.add_argument("--payload-table", type=Path, help="CSV/TSV of input rows for --model-uri")
+    ap.add_argument("--columns", nargs="+", help="the table's columns to send (default: all)")
+    ap.add_argument(
+        "--single-process-seconds", type=float, default=10.0, help="time of the in-process rate (0: skip)"
+    )
     args = ap.parse_args(argv)
     if args.clients < 1 or args.clients > 500 or args.duration <= 0 or args.duration > 600:
         ap.error("--clients must be 1..500 and --duration 0..600 s")
+    if args.model_uri and not args.payload_table:
+        ap.error("--payload-table is required with --model-uri")
+    if args.payload_table and not args.payload_table.exists():
+        ap.error(f"--payload-table {args.payload_table} does not exist")
 
     with tempfile.TemporaryDirectory(prefix="serve-load-") as tmp:
         work = Path(tmp)
         if args.model_uri:
             model_uri, tracking_uri = args.model_uri, os.environ.get("MLFLOW_TRACKING_URI")
-            if not args.payload:
-                ap.error("--payload is required with --model-uri")
-            payloads = [args.payload.encode()]
+            payloads, column = table_payloads(args.payload_table, args.batch, args.columns)
         else:
             tracking_uri = f"sqlite:///{work / 'mlflow.db'}"
             model_uri = register_stand_in_model(tracking_uri, work)
-            payloads = good_payloads(batch=args.batch)
+            payloads, column = good_payloads(batch=args.batch), "variant"
         port = free_port()
         url = f"http://{HOST}:{port}"
         proc = start_server(
@@ -278,35 +404,50 @@ def main(argv: list[str] | None = None) -> int:
             port,
             tracking_uri=tracking_uri,
             workers=args.workers,
-            env={"DYNAMOTIF_SERVE_MAX_ROWS": str(args.max_rows)},
+            env={
+                "DYNAMOTIF_SERVE_MAX_ROWS": str(args.max_rows),
+                "UVICORN_TIMEOUT_KEEP_ALIVE": str(args.keep_alive),
+            },
         )
         try:
             ready_s = wait_ready(proc, url)
             status, text = post(url, payloads[0])
             if status != 200:
                 raise RuntimeError(f"a valid request failed with {status}: {text[:300]}")
-            malformed = {}
-            if not args.model_uri:
-                for case, (body, ctype) in malformed_cases(args.max_rows).items():
-                    malformed[case] = post(url, body, ctype)[0]
-            result = run_load(url, payloads, args.clients, args.duration, args.max_requests)
+            malformed = check_malformed(url, args.max_rows, column)
+            with PeakRss(proc.pid) as mem:
+                result = run_load(url, payloads, args.clients, args.duration, args.max_requests)
         finally:
             stop_server(proc)
+        single: dict[str, float] = {}
+        if args.single_process_seconds > 0:
+            if tracking_uri:
+                os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
+            single = single_process_rate(model_uri, payloads, args.single_process_seconds)
+    statuses = {k: v["status"] for k, v in malformed.items()}
     record = {
         "benchmark": "serve_load",
         "model_uri": model_uri if args.model_uri else "stand-in models:/serve-load@champion",
         "clients": args.clients,
         "duration_s": args.duration,
         "server_workers": args.workers,
-        "batch": args.batch if not args.model_uri else None,
+        "keep_alive_s": args.keep_alive,
+        "batch": args.batch,
         "server_ready_s": round(ready_s, 1),
         **result,
-        "malformed_status": malformed,
-        "malformed_all_4xx": all(400 <= s < 500 for s in malformed.values()) if malformed else None,
+        "server_peak_rss_mb": round(mem.peak_mb, 1),
+        **single,
+        "ratio": round(result["rps"] / single["single_process_rps"], 2) if single else None,
+        "malformed_status": statuses,
+        "malformed_all_4xx": all(400 <= s < 500 for s in statuses.values()),
+        "malformed_all_with_message": all(v["message"] for v in malformed.values()),
+        "malformed_messages": {k: v["message"] for k, v in malformed.items()},
         "cpus": os.cpu_count(),
+        "loadavg_1min": round(os.getloadavg()[0], 1),
     }
     print(json.dumps(record))
-    return 0 if result["errors"] == 0 and record["malformed_all_4xx"] is not False else 1
+    ok = result["errors"] == 0 and record["malformed_all_4xx"] and record["malformed_all_with_message"]
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -175,13 +175,12 @@ def register_best(
     inputs: steps.Inputs, prepared: steps.Prepared, best: ModelResult, evaluation: steps.Evaluation
 ) -> dict[str, Any]:
     """Log the best model as a models-from-code pyfunc and register it (alias rules in ``tracking``)."""
-    from components.dynasig_ml.serving import MODEL_CODE
     from flows import tracking
 
     cfg = inputs.config
     pipe_dir = steps.save_pipeline(inputs, best)
     info = tracking.log_pyfunc_model(
-        str(MODEL_CODE),
+        str(steps.MODEL_CODE),
         name="model",
         artifacts={"pipeline": str(pipe_dir)},
         input_example=steps.input_example(prepared, best, cfg.variant_column),

@@ -147,16 +147,25 @@ def _log_model(bundle: SequenceModel, example: list[str], out_dir: Path) -> Any:
 def _register(model_uri: str, cfg: SequenceConfig, bundle: SequenceModel, metrics: dict[str, float]) -> dict:
     """Register under ``cfg.name``; ``champion`` moves on the validation metric only."""
     metric = run.selection_metric(bundle)
+    split = (
+        f"test files, seeded 90/10 (seed {cfg.seed})" if cfg.test else f"seeded 80/10/10 (seed {cfg.seed})"
+    )
     reg = tracking.register_and_promote(
         model_uri,
         str(cfg.name),
         metric=metric,
         value=metrics[metric],
         greater_is_better=True,
-        tags={"run_id": tracking.active_run_id(), "split": "test files" if cfg.test else "random 80/10/10"},
+        tags={
+            "run_id": tracking.active_run_id(),
+            "test_metric": f"{metrics.get('test_' + metric[4:], 'nan')}",
+        },
+        comparable={"dataset_hash": _dataset_hash(cfg), "split": split, "validation": "holdout"},
     )
-    tracking.set_tags({"registered_model": f"{reg.name}/{reg.version}", "champion": reg.promoted})
-    return {"name": reg.name, "version": reg.version, "promoted": reg.promoted, "metric": metric}
+    tracking.set_tags(
+        {"registered_model": f"{reg.name}/{reg.version}", "champion": str(reg.promoted).lower()}
+    )
+    return {**reg.as_dict(), "metric": metric}
 
 
 def _motif_step(

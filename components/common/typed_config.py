@@ -6,14 +6,17 @@ dataclass's ``__post_init__``) checks and normalises every value. Unknown keys, 
 and values of the wrong type raise :class:`~components.common.errors.InputError` with one line naming
 the key.
 
-Supported field types: ``str``, ``int``, ``float``, ``bool``, ``Path``, ``tuple[T, ...]`` of those
-(a list or tuple is accepted; a single string becomes a one-element tuple) and ``X | None``.
+Supported field types: ``str``, ``int``, ``float``, ``bool``, ``Path``, ``dict[str, Any]`` (a mapping,
+copied), ``Any``, ``tuple[T, ...]`` of those (a list or tuple is accepted; a single string becomes a
+one-element tuple) and ``X | None``. :func:`check_keys` names an unknown key of any mapping (with the
+closest known one), e.g. a network's parameters.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
 import types
 import typing
@@ -24,6 +27,7 @@ from typing import Any, TypeVar
 from components.common.errors import InputError
 
 __all__ = [
+    "check_keys",
     "config_from_mapping",
     "coerce_fields",
     "config_to_dict",
@@ -37,8 +41,28 @@ C = TypeVar("C")
 _NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", Path: "a path"}
 
 
+def check_keys(
+    given: typing.Iterable[str], known: typing.Iterable[str], what: str = "option", context: str = ""
+) -> None:
+    """Raise :class:`InputError` naming the first key of ``given`` not in ``known``, with the closest
+    known key (``unknown option 'trails' (did you mean 'trials'?)``) and the known ones listed."""
+    known = sorted(known)
+    for key in given:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            where = f" {context}" if context else ""
+            raise InputError(f"unknown {what} {key!r}{where}{hint}; known: {', '.join(known)}")
+
+
 def _coerce(key: str, hint: Any, value: Any) -> Any:
     origin = typing.get_origin(hint)
+    if hint is Any:
+        return value
+    if origin is dict or hint is dict:
+        if not isinstance(value, Mapping):
+            raise InputError(f"option {key!r} must be a mapping, got {value!r}")
+        return dict(value)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if value is None:
@@ -61,6 +85,8 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
     elif hint is str:
         if isinstance(value, str):
             return value
+        if isinstance(value, Path):  # a path given where the option is a plain string
+            return str(value)
     elif hint is Path:
         if isinstance(value, (str, Path)) and str(value):
             return Path(value)
@@ -97,9 +123,7 @@ def config_from_mapping(cls: type[C], mapping: Mapping[str, Any]) -> C:
         raise InputError(f"configuration must be a mapping of option names to values, got {mapping!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     values = {str(k).replace("-", "_"): v for k, v in mapping.items()}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise InputError(f"unknown option {unknown[0]!r}; known options are {', '.join(sorted(fields))}")
+    check_keys(sorted(set(values) - set(fields)), fields)
     for name, f in fields.items():
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if required and values.get(name) is None:
@@ -116,6 +140,8 @@ def config_to_dict(config: Any) -> dict[str, Any]:
             return str(v)
         if isinstance(v, tuple):
             return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in v.items()}
         return v
 
     return {f.name: plain(getattr(config, f.name)) for f in dataclasses.fields(config)}

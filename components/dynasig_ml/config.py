@@ -45,8 +45,11 @@ class DynasigConfig:
     models : tuple of str
         Model specs (``lasso``, ``rf``, ``hgb:max_iter=100``, a dotted class path with params).
     predictors : tuple of str
-        Predictor sets fitted for every model (``signatures``, ``features``, ``both``); empty means
-        ``both`` with features, else ``signatures``.
+        Predictor sets fitted for every model: ``signatures``, ``features``, ``both``, the
+        ENCoM-derived ``delta``, ``svib``, ``dynamics``, ``structure``, ``aa``, ``local`` (every
+        position-invariant block) or ``+`` combinations such as ``local+features``
+        (:mod:`components.dynasig_ml.predictors`); empty means ``both`` with features, else
+        ``signatures``.
     signatures : Path or None
         Precomputed signatures (NPZ or long/wide table) instead of mutation + ENCoM.
     betas : tuple of float
@@ -56,6 +59,9 @@ class DynasigConfig:
     seed : int
     name : str
         Registered model name (and run name).
+    skip_invalid : bool
+        Leave out rows whose variant does not fit the WT structure (WT letter, missing residue...),
+        written to ``rejected.csv`` in the work folder, instead of failing.
     strict : bool
         Fail on rows with a missing target/feature instead of dropping them.
     chunk_size : int
@@ -86,6 +92,7 @@ class DynasigConfig:
     seed: int = 0
     name: str = "dynasig"
     strict: bool = False
+    skip_invalid: bool = False
     chunk_size: int = 25
     work_dir: Path | None = None
     variant_column: str = "variant"
@@ -107,8 +114,8 @@ class DynasigConfig:
             Naming the option: empty target, bad split/validation/model spec, unknown predictor set,
             β not positive, chunk size < 1, unknown ENCoM parameter set.
         """
-        from components.dynasig_ml.fit import PREDICTOR_SETS
         from components.dynasig_ml.models import parse_model_spec
+        from components.dynasig_ml.predictors import parse_predictors
         from components.dynasig_ml.splits import check_split_spec, parse_validation
 
         if not self.target.strip():
@@ -119,9 +126,11 @@ class DynasigConfig:
             raise InputError("option 'models' is empty: give at least one model, e.g. lasso")
         for m in self.models:
             parse_model_spec(m)
-        bad = [p for p in self.predictors if p not in PREDICTOR_SETS]
-        if bad:
-            raise InputError(f"option 'predictors': unknown set {bad[0]!r}; use {', '.join(PREDICTOR_SETS)}")
+        for preds in self.predictors:
+            try:
+                parse_predictors(preds)
+            except InputError as exc:
+                raise InputError(f"option 'predictors': {exc.reason}") from None
         if not self.betas or any(b <= 0 for b in self.betas):
             raise InputError(f"option 'betas' must be positive numbers, got {list(self.betas)}")
         if self.chunk_size < 1:

@@ -24,6 +24,13 @@ import pandas as pd
 
 from components.common.errors import DynamotifWarning, InputError
 from components.common.io import atomic_path, read_table
+from components.dynasig_ml.predictors import (
+    BETA_BLOCKS,
+    DerivedPredictors,
+    ResidueContext,
+    derive_predictors,
+    parse_predictors,
+)
 from components.mutation.variants import canonical_variant
 
 __all__ = [
@@ -214,6 +221,9 @@ class Dataset:
     n_dropped : int
         Rows dropped because the target or a feature was NaN.
     target : str
+    derived : DerivedPredictors or None
+        ENCoM-derived and position-invariant blocks (:mod:`components.dynasig_ml.predictors`),
+        present when the dataset was built with a WT :class:`ResidueContext`.
     """
 
     ids: list[str]
@@ -224,35 +234,59 @@ class Dataset:
     table: pd.DataFrame
     n_dropped: int
     target: str
+    derived: DerivedPredictors | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
 
+    def needs_beta(self, predictors: str) -> bool:
+        """Whether ``predictors`` has a β-dependent block (signatures, delta, svib, dynamics)."""
+        return bool(BETA_BLOCKS & set(parse_predictors(predictors)))
+
     def design(self, predictors: str, beta: float | None, rows: np.ndarray | None = None) -> np.ndarray:
-        """Predictor matrix: ``"signatures"``, ``"features"`` or ``"both"`` (features first, like DynaSig-ML)."""
+        """Predictor matrix of a predictor set (:func:`~components.dynasig_ml.predictors.parse_predictors`:
+        ``signatures``, ``features``, ``both``, ``delta``, ``local``, ``local+features``...), blocks in
+        :data:`~components.dynasig_ml.predictors.BLOCKS` order (features first, like DynaSig-ML)."""
         idx = np.arange(len(self.ids)) if rows is None else rows
         blocks = []
-        if predictors in ("features", "both"):
-            if not self.feature_names:
-                raise InputError(
-                    f"predictors {predictors!r} need extra feature columns (e.g. --features mcfold_energy)"
-                )
-            blocks.append(self.features[idx])
-        if predictors in ("signatures", "both"):
-            if self.signatures is None or beta is None:
-                raise InputError(f"predictors {predictors!r} need signatures and a beta")
-            b = self.signatures.beta_index(beta)
-            blocks.append(np.asarray(self.signatures.values[b, idx], dtype=np.float64))
-        if not blocks:
-            raise InputError(f"unknown predictor set {predictors!r} (use signatures, features or both)")
+        for name in parse_predictors(predictors):
+            if name == "features":
+                if not self.feature_names:
+                    raise InputError(
+                        f"predictors {predictors!r} need extra feature columns (e.g. --features mcfold_energy)"
+                    )
+                blocks.append(self.features[idx])
+            elif name == "signatures":
+                if self.signatures is None or beta is None:
+                    raise InputError(f"predictors {predictors!r} need signatures and a beta")
+                b = self.signatures.beta_index(beta)
+                blocks.append(np.asarray(self.signatures.values[b, idx], dtype=np.float64))
+            else:
+                if self.derived is None:
+                    raise InputError(
+                        f"predictors {predictors!r} need the WT structure and its signature "
+                        "(ENCoM-derived blocks)"
+                    )
+                bi = None
+                if name in BETA_BLOCKS:
+                    if beta is None:
+                        raise InputError(f"predictors {predictors!r} need a beta")
+                    hits = np.flatnonzero(np.isclose(self.derived.betas, beta, rtol=1e-6, atol=0.0))
+                    if hits.size == 0:
+                        raise InputError(f"beta {beta} not in the derived predictors")
+                    bi = int(hits[0])
+                blocks.append(self.derived.block(name, bi, idx))
         return np.hstack(blocks) if len(blocks) > 1 else blocks[0]
 
     def predictor_names(self, predictors: str) -> list[str]:
         names: list[str] = []
-        if predictors in ("features", "both"):
-            names += self.feature_names
-        if predictors in ("signatures", "both") and self.signatures is not None:
-            names += self.signatures.labels
+        for name in parse_predictors(predictors):
+            if name == "features":
+                names += self.feature_names
+            elif name == "signatures":
+                names += self.signatures.labels if self.signatures is not None else []
+            elif self.derived is not None:
+                names += self.derived.names(name)
         return names
 
 
@@ -265,8 +299,13 @@ def build_dataset(
     variant_column: str = "variant",
     strict: bool = False,
     source: str = "variants table",
+    context: ResidueContext | None = None,
 ) -> Dataset:
     """Align a variants table with signatures.
+
+    With ``context`` (the WT structure and signature, :func:`~components.dynasig_ml.predictors.
+    residue_context`) the ENCoM-derived blocks (delta, svib, dynamics, structure, aa) are computed
+    too; ``signatures`` must then share the context's β and bead labels.
 
     Rows whose target or features are NaN are dropped (a :class:`DynamotifWarning` gives the count) or,
     with ``strict=True``, raise. Variants must be unique and (when ``signatures`` is given) present
@@ -333,6 +372,13 @@ def build_dataset(
             raise InputError(f"unknown variant(s) (no signature): {shown}", file=source)
         sig_subset = signatures.subset(ids)
     feats = np.column_stack([numeric[f][keep] for f in features]) if features else np.zeros((len(ids), 0))
+    derived = None
+    if context is not None:
+        if sig_subset is None:
+            raise InputError("ENCoM-derived predictors need the variants' signatures")
+        if sig_subset.labels != context.labels or not np.allclose(sig_subset.betas, context.betas, rtol=1e-9):
+            raise InputError("the signatures and the WT signature have different beads or beta values")
+        derived = derive_predictors(ids, sig_subset.values, context)
     return Dataset(
         ids=ids,
         y=numeric[target][keep],
@@ -342,4 +388,5 @@ def build_dataset(
         table=df,
         n_dropped=n_dropped,
         target=target,
+        derived=derived,
     )

@@ -24,6 +24,7 @@ from components.common.errors import InputError
 from components.dynasig_ml.data import Dataset
 from components.dynasig_ml.metrics import r2, score_all
 from components.dynasig_ml.models import ModelSpec, make_estimator
+from components.dynasig_ml.predictors import ALIASES, BLOCKS, parse_predictors
 from components.dynasig_ml.splits import Split, validation_folds
 
 __all__ = [
@@ -36,7 +37,8 @@ __all__ = [
     "PREDICTOR_SETS",
 ]
 
-PREDICTOR_SETS = ("signatures", "features", "both")
+#: named predictor sets; any ``+`` combination of blocks is accepted too (e.g. ``local+features``)
+PREDICTOR_SETS = (*ALIASES, *BLOCKS)
 
 
 @dataclass
@@ -47,7 +49,7 @@ class FittedModel:
     ----------
     model : str
     predictors : str
-        ``signatures``, ``features`` or ``both``.
+        A predictor set (``signatures``, ``features``, ``both``, ``local``, ``delta+features``...).
     beta : float or None
     alpha : float or None
     feature_names : list of str
@@ -69,12 +71,18 @@ class FittedModel:
     target: str = "target"
 
     def design(self, features: np.ndarray | None, signatures: np.ndarray | None) -> np.ndarray:
+        names = parse_predictors(self.predictors)
+        if set(names) - {"features", "signatures"}:
+            raise InputError(
+                f"predictors {self.predictors!r} are derived from the WT: use predict_matrix with "
+                "Dataset.design"
+            )
         blocks = []
-        if self.predictors in ("features", "both"):
+        if "features" in names:
             if features is None or features.shape[1] != len(self.feature_names):
                 raise InputError(f"model needs feature columns {self.feature_names}")
             blocks.append(np.asarray(features, dtype=float))
-        if self.predictors in ("signatures", "both"):
+        if "signatures" in names:
             if signatures is None or signatures.shape[1] != len(self.signature_labels):
                 raise InputError(f"model needs signatures with {len(self.signature_labels)} beads")
             blocks.append(np.asarray(signatures, dtype=float))
@@ -82,15 +90,21 @@ class FittedModel:
 
     def predict(self, features: np.ndarray | None = None, signatures: np.ndarray | None = None) -> np.ndarray:
         """Predict from raw (unstandardised) features ``(n, F)`` and signatures at :attr:`beta` ``(n, N)``."""
-        x = (self.design(features, signatures) - self.mean) / self.scale
+        return self.predict_matrix(self.design(features, signatures))
+
+    def predict_matrix(self, x: np.ndarray) -> np.ndarray:
+        """Predict from a raw predictor matrix ``(n, n_predictors)`` (e.g. :meth:`Dataset.design`)."""
+        x = (np.asarray(x, dtype=float) - self.mean) / self.scale
         return np.asarray(self.estimator.predict(x), dtype=float)
 
     def signature_coefficients(self) -> np.ndarray | None:
         """Linear coefficients of the signature beads (original bead order), or None."""
         coef = getattr(self.estimator, "coef_", None)
-        if coef is None or self.predictors == "features":
+        names = parse_predictors(self.predictors)
+        if coef is None or "signatures" not in names or not self.signature_labels:
             return None
-        return np.asarray(coef, dtype=float).ravel()[-len(self.signature_labels) :]
+        start = len(self.feature_names) if "features" in names else 0
+        return np.asarray(coef, dtype=float).ravel()[start : start + len(self.signature_labels)]
 
 
 @dataclass
@@ -254,9 +268,8 @@ def _fit_model(
     label: str | None,
 ) -> ModelResult:
     t0 = time.perf_counter()
-    if predictors not in PREDICTOR_SETS:
-        raise InputError(f"unknown predictor set {predictors!r}: use {', '.join(PREDICTOR_SETS)}")
-    if predictors == "features":
+    blocks = parse_predictors(predictors)
+    if not data.needs_beta(predictors):
         beta_grid: list[float | None] = [None]
     else:
         if data.signatures is None:
@@ -309,8 +322,8 @@ def _fit_model(
         predictors=predictors,
         beta=None if beta is None else float(beta),
         alpha=alpha,
-        feature_names=list(data.feature_names) if predictors != "signatures" else [],
-        signature_labels=list(data.signatures.labels) if predictors != "features" and data.signatures else [],
+        feature_names=list(data.feature_names) if "features" in blocks else [],
+        signature_labels=list(data.signatures.labels) if "signatures" in blocks and data.signatures else [],
         mean=mean,
         scale=scale,
         estimator=models[0],

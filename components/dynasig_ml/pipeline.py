@@ -113,7 +113,9 @@ class DynaSigPipeline:
 
     @property
     def needs_signatures(self) -> bool:
-        return self.fitted.predictors in ("signatures", "both")
+        from components.dynasig_ml.predictors import parse_predictors
+
+        return "signatures" in parse_predictors(self.fitted.predictors)
 
     @property
     def input_columns(self) -> list[str]:
@@ -143,6 +145,10 @@ class DynaSigPipeline:
                 raise InputError(
                     f"row {int(np.flatnonzero(bad)[0]) + 1}: non-numeric or missing feature value"
                 )
+        from components.dynasig_ml.predictors import needs_wt
+
+        if needs_wt(self.fitted.predictors):
+            return self.fitted.predict_matrix(self._derived_design(keys, feats, signatures))
         sig = None
         if self.needs_signatures:
             assert self.fitted.beta is not None
@@ -153,6 +159,33 @@ class DynaSigPipeline:
             if signatures.labels != self.fitted.signature_labels:
                 raise InputError("signature bead labels differ from the model's (another WT structure?)")
         return self.fitted.predict(feats, sig)
+
+    def _derived_design(
+        self, keys: list[str], feats: np.ndarray | None, signatures: SignatureSet | None
+    ) -> np.ndarray:
+        """Predictor matrix of a model using ENCoM-derived blocks (needs the WT's signature too)."""
+        from components.dynasig_ml.predictors import derive_predictors, parse_predictors, residue_context
+        from components.encom import read_structure
+
+        beta = 1.0 if self.fitted.beta is None else float(self.fitted.beta)
+        unique = list(dict.fromkeys([*keys, "WT"]))
+        if signatures is None or not all(k in signatures for k in unique):
+            signatures = variant_signatures(self.wt_pdb, unique, [beta], params=self.params)
+        b = signatures.beta_index(beta)
+        per_row = signatures.values[b : b + 1][:, signatures.rows(keys)]
+        wt_sig = signatures.values[b : b + 1, signatures.rows(["WT"])[0]]
+        context = residue_context(read_structure(self.wt_pdb), wt_sig, signatures.labels, [beta])
+        derived = derive_predictors(keys, per_row, context)
+        rows = np.arange(len(keys))
+        blocks = []
+        for name in parse_predictors(self.fitted.predictors):
+            if name == "features":
+                blocks.append(np.zeros((len(keys), 0)) if feats is None else feats)
+            elif name == "signatures":
+                blocks.append(per_row[0])
+            else:
+                blocks.append(derived.block(name, 0, rows))
+        return np.hstack(blocks)
 
     def predict_variants(
         self, variants: Sequence[str], features: dict[str, Sequence[float]] | None = None

@@ -43,6 +43,7 @@ from components.dynasig_ml.data import Dataset, SignatureSet, build_dataset, loa
 from components.dynasig_ml.fit import ModelResult, best_result, fit_model, fit_plan
 from components.dynasig_ml.metrics import CI_METRICS, bootstrap_ci, improvement_ci
 from components.dynasig_ml.models import ModelSpec, parse_model_spec
+from components.dynasig_ml.predictors import ResidueContext, needs_wt, residue_context
 from components.dynasig_ml.signature_cache import (
     ChunkStats,
     SignatureChunk,
@@ -60,6 +61,7 @@ __all__ = [
     "FitJob",
     "Evaluation",
     "MIN_SELECTION_ROWS",
+    "MODEL_CODE",
     "load_inputs",
     "plan_signatures",
     "compute_chunk",
@@ -81,6 +83,9 @@ __all__ = [
 
 log = logging.getLogger("dynamotif.dynasig")
 
+#: the served model's code, logged by path (MLflow "models from code"; see ``serving.py``)
+MODEL_CODE = Path(__file__).with_name("serving.py")
+
 #: below this many variants a validation or test score is too noisy to select or report on alone
 MIN_SELECTION_ROWS = 30
 
@@ -100,6 +105,9 @@ class Inputs:
         SHA-256 over the table's content and the WT structure's bytes.
     out_dir : Path
         Local outputs (plots, coefficient map, pipeline, summary) and the signature cache.
+    n_rejected : int
+        Rows left out because their variant does not fit the structure (``skip_invalid``; listed in
+        ``out_dir/rejected.csv``).
     """
 
     config: DynasigConfig
@@ -107,6 +115,7 @@ class Inputs:
     keys: tuple[str, ...]
     dataset_hash: str
     out_dir: Path
+    n_rejected: int = 0
 
     @property
     def cache_dir(self) -> Path:
@@ -120,9 +129,11 @@ class Prepared:
     data: Dataset
     split: Split
     warnings: tuple[str, ...] = ()
+    n_rejected: int = 0
 
     def counts(self) -> dict[str, int]:
         return {
+            "n_rejected": self.n_rejected,
             "n_variants": len(self.data) + self.data.n_dropped,
             "n_used": len(self.data),
             "n_dropped": self.data.n_dropped,
@@ -164,6 +175,21 @@ def _caught(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
     return value, [str(w.message) for w in caught if issubclass(w.category, DynamotifWarning)]
 
 
+def _context(cfg: DynasigConfig, sigs: SignatureSet | None) -> ResidueContext | None:
+    """The WT context of the ENCoM-derived predictor blocks, when a predictor set needs it."""
+    if sigs is None or not any(needs_wt(p) for p in cfg.predictor_sets):
+        return None
+    from components.encom.structure import read_structure
+
+    if "WT" not in sigs:
+        raise InputError(
+            f"predictor sets {', '.join(cfg.predictor_sets)} need the WT's signature: include a WT row "
+            "in the signatures"
+        )
+    wt_row = int(sigs.rows(["WT"])[0])
+    return residue_context(read_structure(cfg.structure), sigs.values[:, wt_row], sigs.labels, sigs.betas)
+
+
 def _dataset(cfg: DynasigConfig, table: pd.DataFrame, sigs: SignatureSet | None) -> tuple[Dataset, list[str]]:
     """The table aligned with ``sigs`` (and the dropped-row warnings)."""
     return _caught(
@@ -175,6 +201,7 @@ def _dataset(cfg: DynasigConfig, table: pd.DataFrame, sigs: SignatureSet | None)
         variant_column=cfg.variant_column,
         strict=cfg.strict,
         source=cfg.variants.name,
+        context=_context(cfg, sigs),
     )
 
 
@@ -196,26 +223,37 @@ def load_inputs(config: DynasigConfig) -> Inputs:
         raise InputError("structure file does not exist", file=cfg.structure)
     table = read_table(cfg.variants, required=[cfg.variant_column, cfg.target, *cfg.features])
     sigs = load_signatures(cfg.signatures) if cfg.signatures else None
-    data, _ = _dataset(cfg, table, sigs)
+    out_dir = Path(cfg.work_dir) if cfg.work_dir else Path(tempfile.mkdtemp(prefix="dynasig-"))
     keys: tuple[str, ...] = ()
+    n_rejected = 0
     if sigs is None:
         from components.encom.structure import read_structure
-        from components.mutation import validate_variants
-        from components.mutation.core import format_rejections
+        from components.mutation.core import format_rejections, rejections_frame, screen_table
 
-        texts = _variant_texts(table[cfg.variant_column].tolist())
-        _good, rejected = validate_variants(read_structure(cfg.structure), texts)
-        if rejected:
+        table, rejected = screen_table(read_structure(cfg.structure), table, cfg.variant_column)
+        if rejected and not cfg.skip_invalid:
             raise InputError(format_rejections(rejected), file=cfg.variants)
-        keys = tuple(
-            dict.fromkeys(canonical_variant(t or "WT", record=f"row {i + 2}") for i, t in enumerate(texts))
-        )
+        table = table.reset_index(drop=True)
+        n_rejected = len(rejected)
+        if rejected:
+            from components.common.io import write_table
+
+            out_dir.mkdir(parents=True, exist_ok=True)
+            write_table(rejections_frame(rejected), out_dir / "rejected.csv")
+            log.warning("%d invalid variant row(s) left out (see %s)", n_rejected, out_dir / "rejected.csv")
+        if table.empty:
+            raise InputError("no variant of the table fits the structure", file=cfg.variants)
+        texts = _variant_texts(table[cfg.variant_column].tolist())
+        wanted = [canonical_variant(t or "WT", record=f"row {i + 2}") for i, t in enumerate(texts)]
+        if any(needs_wt(p) for p in cfg.predictor_sets):
+            wanted.append("WT")
+        keys = tuple(dict.fromkeys(wanted))
+    data, _ = _dataset(cfg, table, sigs)
     split = make_split(cfg.split, data, seed=cfg.seed)
     validation_folds(split.train, cfg.validation, seed=cfg.seed, ids=data.ids)
-    out_dir = Path(cfg.work_dir) if cfg.work_dir else Path(tempfile.mkdtemp(prefix="dynasig-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     dataset_hash = hashlib.sha256((frame_sha256(table) + file_sha256(cfg.structure)).encode()).hexdigest()
-    return Inputs(cfg, table, keys, dataset_hash, out_dir)
+    return Inputs(cfg, table, keys, dataset_hash, out_dir, n_rejected)
 
 
 def plan_signatures(inputs: Inputs) -> list[SignatureChunk]:
@@ -250,7 +288,11 @@ def prepare_data(inputs: Inputs, signatures: SignatureSet | None) -> Prepared:
             f"the test set has {split.test.size} variants (< {MIN_SELECTION_ROWS}): its metrics are "
             "noisy, read them with their confidence intervals"
         )
-    return Prepared(data, split, tuple(caught))
+    if inputs.n_rejected:
+        caught.append(
+            f"{inputs.n_rejected} invalid variant row(s) left out (see {inputs.out_dir / 'rejected.csv'})"
+        )
+    return Prepared(data, split, tuple(caught), inputs.n_rejected)
 
 
 def plan_fits(config: DynasigConfig) -> list[FitJob]:

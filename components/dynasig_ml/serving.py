@@ -10,18 +10,13 @@ and a PDB file. Imports neither Prefect nor the flows. Serve with
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 from mlflow.models import set_model
 from mlflow.pyfunc import PythonModel
 
 from components.common.serving import bad_request, check_batch, input_errors_as_bad_request
 
-__all__ = ["DynaSigPyfunc", "MODEL_CODE"]
-
-#: the file MLflow logs as the model's code
-MODEL_CODE = Path(__file__).resolve()
+__all__ = ["DynaSigPyfunc"]
 
 
 class DynaSigPyfunc(PythonModel):

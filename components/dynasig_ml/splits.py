@@ -16,6 +16,13 @@ mutated positions of the training variants are dealt (seeded) into K groups; fol
 variant that mutates any position of group k and fits on the variants that mutate none of them (WT and
 variants touching only other groups), so no validation variant has all its positions seen in its fit.
 A position mutated in every training mutant (a shared background mutation) is never held out.
+
+Outer cross-validation (:func:`outer_folds`): ``cv:5`` is seeded random 5-fold CV and ``cv-grouped:5``
+5-fold CV grouped by mutated position (for single mutants: folds by residue, the GB1 protocol of
+Nisthal et al. 2019), built with the same rule as ``cv-positions``. With ``cv:K`` and with single
+mutants every variant is tested exactly once, so out-of-fold predictions cover the whole dataset; a
+multi-mutant under ``cv-grouped`` is tested in every fold holding out one of its positions (the WT in
+none). Each fold is a :class:`Split` whose training side is again partitioned for selection.
 """
 
 from __future__ import annotations
@@ -35,7 +42,9 @@ __all__ = [
     "SPLITS",
     "Split",
     "check_split_spec",
+    "is_outer_cv",
     "make_split",
+    "outer_folds",
     "parse_validation",
     "validation_folds",
 ]
@@ -156,8 +165,13 @@ def check_split_spec(spec: str) -> None:
         Unknown kind or malformed argument.
     """
     kind, _, arg = spec.partition(":")
+    if kind in ("cv", "cv-grouped"):
+        _fold_count(spec, arg)
+        return
     if kind not in SPLITS:
-        raise InputError(f"unknown split {spec!r}: use random:0.2, n_mut:3, column:NAME or ids:FILE.json")
+        raise InputError(
+            f"unknown split {spec!r}: use random:0.2, n_mut:3, column:NAME, ids:FILE.json, cv:K or cv-grouped:K"
+        )
     SPLITS[kind][0](spec, arg)
 
 
@@ -170,6 +184,12 @@ def make_split(spec: str, data: Dataset, *, seed: int = 0) -> Split:
         Malformed spec, unknown column, or a split that leaves the training or the test set empty.
     """
     check_split_spec(spec)
+    if is_outer_cv(spec):
+        raise InputError(
+            f"split {spec!r} is an outer cross-validation (out-of-fold predictions over every variant, "
+            "components.dynasig_ml.crossval); a DynaSig run takes one train/test split: random:0.2, "
+            "n_mut:3, column:NAME or ids:FILE.json"
+        )
     kind, _, arg = spec.partition(":")
     train, test = SPLITS[kind][1](spec, arg, data, seed)
     if train.size == 0 or test.size == 0:
@@ -178,6 +198,47 @@ def make_split(spec: str, data: Dataset, *, seed: int = 0) -> Split:
             f"split {spec!r} leaves the {empty} set empty ({train.size} train, {test.size} test)"
         )
     return Split(train=train, test=test, spec=spec)
+
+
+def _fold_count(spec: str, arg: str) -> int:
+    try:
+        k = int(arg)
+    except ValueError:
+        k = 0
+    if k < 2:
+        raise InputError(f"bad split {spec!r}: expected cv:K or cv-grouped:K with K >= 2")
+    return k
+
+
+def is_outer_cv(spec: str) -> bool:
+    """Whether a split spec is an outer cross-validation (``cv:K`` or ``cv-grouped:K``)."""
+    return spec.partition(":")[0] in ("cv", "cv-grouped")
+
+
+def outer_folds(spec: str, data: Dataset, *, seed: int = 0) -> list[Split]:
+    """The K train/test splits of ``cv:K`` or ``cv-grouped:K`` (see module doc).
+
+    Raises
+    ------
+    InputError
+        Malformed spec, K < 2, or more folds than rows / mutated positions.
+    """
+    kind, _, arg = spec.partition(":")
+    if kind not in ("cv", "cv-grouped"):
+        raise InputError(f"bad split {spec!r}: expected cv:K or cv-grouped:K with K >= 2")
+    k = _fold_count(spec, arg)
+    n = len(data)
+    if kind == "cv":
+        if k > n:
+            raise InputError(f"split {spec!r} needs at least {k} variants, have {n}")
+        perm = np.random.default_rng(seed).permutation(n)
+        chunks = np.array_split(perm, k)
+        pairs = [
+            (np.sort(np.concatenate(chunks[:i] + chunks[i + 1 :])), np.sort(chunks[i])) for i in range(k)
+        ]
+    else:
+        pairs = _position_folds(np.arange(n), k, list(data.ids), seed, spec)
+    return [Split(train=tr, test=te, spec=f"{spec} fold {i + 1}") for i, (tr, te) in enumerate(pairs)]
 
 
 _VALIDATION_HELP = "use split:FRACTION (0-1), cv:K or cv-positions:K (K >= 2)"

@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from components.common.config import config_from_mapping
 from components.common.errors import InputError
+from components.common.typed_config import check_keys, coerce_fields, config_from_mapping
 
 __all__ = ["MotifConfig", "ATTRIBUTION_CHOICES"]
 
@@ -47,6 +48,7 @@ class MotifConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        coerce_fields(self)
         if self.attribution not in ATTRIBUTION_CHOICES:
             raise InputError(
                 f"attribution must be one of {', '.join(ATTRIBUTION_CHOICES[:-1])} or none, "
@@ -58,7 +60,8 @@ class MotifConfig:
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> MotifConfig:
         """Build from overrides; unknown keys and wrong types are one-line errors naming the key."""
-        return config_from_mapping(cls, mapping, what="motif parameter")
+        check_keys(mapping, [f.name for f in dataclasses.fields(cls)], what="motif parameter")
+        return config_from_mapping(cls, mapping)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -55,7 +55,7 @@ def run_mutate(
     """
     import pandas as pd
 
-    from components.mutation.core import Mutator, format_rejections
+    from components.mutation.core import Mutator, format_rejections, rejections_frame
     from components.mutation.io import load_structure, write_pdb
 
     t0 = time.perf_counter()
@@ -75,9 +75,7 @@ def run_mutate(
         for v in good:
             write_pdb(mutator.build(v.mutations), tmp / f"{stem}_{v.name}.pdb")
         if skip_invalid:
-            pd.DataFrame(
-                [(r.row, r.variant, r.reason) for r in rejected], columns=["row", "variant", "reason"]
-            ).to_csv(tmp / "rejected.csv", index=False)
+            rejections_frame(rejected).to_csv(tmp / "rejected.csv", index=False)
         metrics = {
             "n_rows": len(texts),
             "n_written": len(good),

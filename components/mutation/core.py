@@ -31,7 +31,15 @@ from components.mutation.variants import (
     variant_name,
 )
 
-__all__ = ["Mutator", "mutate", "mutate_many", "format_rejections", "strip_hydrogens"]
+__all__ = [
+    "Mutator",
+    "mutate",
+    "mutate_many",
+    "format_rejections",
+    "rejections_frame",
+    "screen_table",
+    "strip_hydrogens",
+]
 
 #: CA-CA distance above which two mutated protein residues cannot influence each other's rotamer
 _INDEPENDENT_CA_ANGSTROM = 30.0
@@ -72,6 +80,25 @@ def _new_atoms(template: struc.AtomArray, names: Sequence[str], elements: Sequen
     return atoms
 
 
+def rejections_frame(rejected: Sequence[RejectedVariant]) -> Any:
+    """``rejected.csv`` as a DataFrame: columns ``row`` (1-based data row), ``variant``, ``reason``."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [(r.row, r.variant, r.reason) for r in rejected], columns=["row", "variant", "reason"]
+    )
+
+
+def screen_table(wt: struc.AtomArray, table: Any, column: str) -> tuple[Any, list[RejectedVariant]]:
+    """Rows of ``table`` whose variant fits ``wt`` (WT letter, residue present...) and the rejected rows.
+
+    Empty/NaN cells are the wild type. Returns the kept rows (original index) and the rejections.
+    """
+    texts = [None if not isinstance(v, str) and (v is None or v != v) else str(v) for v in table[column]]
+    good, rejected = validate_variants(strip_hydrogens(wt), texts)
+    return table.iloc[[v.row - 1 for v in good]], rejected
+
+
 class Mutator:
     """Builds variants of one wild-type structure, reusing per-residue work across variants.
 
@@ -99,6 +126,7 @@ class Mutator:
         self._cache: dict[tuple[ResidueKey, str], struc.AtomArray] = {}
         self._cache_protein: dict[tuple[ResidueKey, str], dict[ResidueKey, struc.AtomArray]] = {}
         self._wt_coord = self.wt.coord.astype(np.float64)
+        self._polar = np.isin(np.char.upper(self.wt.element.astype(str)), ["N", "O"])
 
     # ------------------------------------------------------------------ helpers
     def residue(self, key: ResidueKey) -> struc.AtomArray:
@@ -152,7 +180,13 @@ class Mutator:
         env = coord[env_index]
         prev_c = self._peptide_partner(key, env_index, coord, backbone["N"], "C", -1)
         next_n = self._peptide_partner(key, env_index, coord, backbone["C"], "N", +1)
-        sc_names, sc_elem, sc_coord, info = place_side_chain(backbone, new, env, prev_c=prev_c, next_n=next_n)
+        n_wt = self.wt.array_length()
+        polar = np.zeros(len(env_index), dtype=bool)
+        in_wt = env_index < n_wt
+        polar[in_wt] = self._polar[env_index[in_wt]]
+        sc_names, sc_elem, sc_coord, info = place_side_chain(
+            backbone, new, env, prev_c=prev_c, next_n=next_n, env_polar=polar
+        )
         kept = res[np.isin(res.atom_name, ["N", "CA", "C", "O"])].copy()
         kept.coord = np.array([backbone[a] for a in kept.atom_name], dtype=np.float32)
         parts = [kept]

@@ -222,7 +222,7 @@ def canonical_variant(variant: object, *, record: str | None = None) -> str:
     try:
         muts = parse_variant(text)
     except (TypeError, ValueError) as exc:
-        raise InputError(f"variant {variant!r}: {exc}", record=record) from None
+        raise InputError(str(exc), record=record) from None
     return ";".join(str(m) for m in sorted(muts, key=Mutation.sort_key)) or WT
 
 

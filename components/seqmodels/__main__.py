@@ -2,8 +2,8 @@
 
 Outputs: ``bundle/`` (weights.pt + bundle.json), ``predictions.parquet`` (test set),
 ``history.csv``, ``roc_pr.png`` or ``scatter.png``, ``curves.png``, ``params.json``, ``metrics.json``.
-Options are those of :class:`~components.seqmodels.config.SequenceConfig` (defaults declared there);
-``--config FILE`` (JSON/YAML) gives any of them, the flags override it.
+One flag per option of :class:`~components.seqmodels.config.SequenceConfig` (defaults declared there);
+``--config FILE`` (JSON) gives any of them, the flags override it; ``--params`` takes a JSON object.
 """
 
 from __future__ import annotations
@@ -12,35 +12,29 @@ import argparse
 import json
 from typing import Any
 
-from components.common.cli import add_common_flags, add_list_option, run_main
+from components.common.cli import add_common_flags, run_main
+
+#: options the component CLI does not take as flags (JSON objects, tracking, the motif stage)
+_SKIP = (
+    "params",
+    "initial_configs",
+    "motif_params",
+    "motifs",
+    "motif_sequences",
+    "motif_db",
+    "name",
+    "experiment",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from components.seqmodels.config import ARCH_CHOICES, TASK_CHOICES
+    from components.common.typed_config import add_config_arguments
+    from components.seqmodels.config import SequenceConfig
 
-    s = argparse.SUPPRESS  # unset options keep SequenceConfig's defaults
-    p = argparse.ArgumentParser(
-        prog="python -m components.seqmodels", description=__doc__.splitlines()[0], argument_default=s
-    )
-    p.add_argument("--config", help="JSON/YAML file of SequenceConfig options (flags override it)")
-    add_list_option(p, "--data", default=s, help="FASTA per class (NAME=FILE), multi-label FASTA or table(s)")
-    add_list_option(p, "--test", default=s, help="test file(s); default: seeded 80/10/10 split")
-    add_list_option(p, "--target", default=s, help="target column(s) of a table")
-    p.add_argument("--missing-targets", choices=["error", "mask"], help="regression tables: NaN targets")
-    p.add_argument("--task", choices=TASK_CHOICES)
-    p.add_argument("--arch", choices=ARCH_CHOICES)
-    p.add_argument("--fold", action="store_true", help="add ViennaRNA secondary structure")
-    p.add_argument("--trials", type=int, help="Optuna trials (0: train the defaults once)")
-    p.add_argument("--search-space", help="Optuna search-space YAML")
-    p.add_argument("--alphabet")
-    p.add_argument("--length", type=int)
-    p.add_argument("--policy", help="pad/crop policy, e.g. pad=right,crop=error")
+    p = argparse.ArgumentParser(prog="python -m components.seqmodels", description=__doc__.splitlines()[0])
+    p.add_argument("--config", help="JSON file of SequenceConfig options (flags override it)")
+    add_config_arguments(p, SequenceConfig, skip=_SKIP)
     p.add_argument("--params", type=_json_object, help="JSON object of network/training parameters")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--ensemble", type=int, metavar="N", help="seed ensemble of N models")
-    p.add_argument("--cache-dir")
-    p.add_argument("--out-dir", required=True)
     add_common_flags(p)
     return p
 
@@ -58,32 +52,25 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    """The :class:`SequenceConfig` of the parsed flags (over ``--config``), without motifs."""
-    from pathlib import Path
-
-    import yaml
-
+    """The :class:`SequenceConfig` of ``--config`` and the flags (no motif stage); ``--out-dir`` required."""
     from components.common.errors import InputError
+    from components.common.typed_config import config_args, read_config_file
     from components.seqmodels.config import SequenceConfig
 
-    given = {k: v for k, v in vars(args).items() if k not in ("verbose", "config")}
-    base: dict[str, Any] = {}
-    if getattr(args, "config", None):
-        path = Path(args.config)
-        if not path.is_file():
-            raise InputError("config file does not exist", file=path)
-        try:
-            base = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise InputError(f"invalid YAML/JSON: {str(exc).splitlines()[0]}", file=path) from exc
-    return SequenceConfig.from_mapping({"motifs": False, **base, **given})
+    base = read_config_file(args.config) if args.config else {}
+    given = config_args(args, SequenceConfig)
+    if args.params is not None:
+        given["params"] = args.params
+    cfg = SequenceConfig.from_mapping({**base, **given, "motifs": False})
+    if not cfg.out_dir:
+        raise InputError("option 'out_dir' is required (--out-dir DIR)")
+    return cfg
 
 
 def _body(args: argparse.Namespace) -> int:
     from components.seqmodels import run
 
-    cfg = config_from_args(args)
-    res = run.run(cfg)
+    res = run.run(config_from_args(args))
     print(json.dumps({f"test_{k}": round(v, 4) for k, v in res["test"].metrics.items()}))
     return 0
 

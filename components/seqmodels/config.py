@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.common.config import check_keys, config_from_mapping, config_to_dict
 from components.common.errors import InputError
+from components.common.typed_config import check_keys, coerce_fields, config_from_mapping, config_to_dict
 
 __all__ = [
     "SequenceConfig",
@@ -132,6 +132,7 @@ class SequenceConfig:
     motif_params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        coerce_fields(self)
         if not self.data:
             raise InputError("option 'data' needs at least one file (--data FILE ...)")
         _choice("task", self.task, TASK_CHOICES)

@@ -49,7 +49,8 @@ def register(app: typer.Typer) -> None:
         predictors: list[str] = typer.Option(
             [],
             "--predictors",
-            help="signatures | features | both (repeatable; default: both with --features, else signatures).",
+            help="signatures | features | both | delta | svib | dynamics | structure | aa | local, or blocks "
+            "joined with '+', e.g. local+features (repeatable; default: both with --features, else signatures).",
         ),
         signatures: Path | None = typer.Option(
             None, "--signatures", help="Precomputed signatures (NPZ or long/wide table)."
@@ -63,6 +64,11 @@ def register(app: typer.Typer) -> None:
         name: str | None = typer.Option(None, "--name", help="Registered model name (default dynasig)."),
         strict: bool | None = typer.Option(
             None, "--strict", help="Fail on rows with a missing target/feature instead of dropping them."
+        ),
+        skip_invalid: bool | None = typer.Option(
+            None,
+            "--skip-invalid",
+            help="Leave out rows whose variant does not fit the structure (listed in rejected.csv) instead of failing.",
         ),
         variant_column: str | None = typer.Option(None, "--variant-column"),
         chunk_size: int | None = typer.Option(None, "--chunk-size", help="Variants per signature task."),
@@ -106,6 +112,7 @@ def register(app: typer.Typer) -> None:
             "seed": seed,
             "name": name,
             "strict": strict,
+            "skip_invalid": skip_invalid,
             "variant_column": variant_column,
             "chunk_size": chunk_size,
             "bootstrap": bootstrap,

@@ -36,9 +36,48 @@ def register(app: typer.Typer) -> None:
             False, "--no-log", help="Do not log the outputs to the model's MLflow run."
         ),
         seed: int = typer.Option(0, "--seed"),
+        layer: str | None = typer.Option(
+            None,
+            "--layer",
+            help="Deep-neuron motifs of conv layer N (1 = first conv, or convN) instead of the first-layer "
+            "kernel motifs: sampling, demixing, grammar, pair tests, optimised inputs; page convN.html.",
+        ),
+        neurons: list[int] | None = typer.Option(
+            None,
+            "--neurons",
+            help="With --layer: neuron indices (0-based; several values or a repeated flag); default all.",
+        ),
+        member: int = typer.Option(0, "--member", help="With --layer: the ensemble member to interpret."),
+        criterion: Path | None = typer.Option(
+            None, "--criterion", help="With --layer: demixing criterion YAML/JSON (clusters per lower layer)."
+        ),
     ) -> None:
         """Motifs of a sequence model: motifs.meme, tomtom.tsv, plots and report.html in --out-dir."""
         from flows.motifs import run_motifs
+
+        if layer is not None:
+            from flows.deep_motifs import run_deep_motifs
+
+            deep = run_deep_motifs(
+                model,
+                [str(d) for d in data],
+                layer=layer,
+                neurons=neurons,
+                out_dir=out_dir,
+                motif_db=motif_db,
+                criterion=criterion,
+                log=not no_log,
+                member=member,
+                seed=seed,
+            )
+            dm = deep["metrics"]
+            where = f"; logged to run {deep['run_id']}" if deep.get("run_id") else ""
+            typer.echo(
+                f"{deep['layer']}: {dm['n_neurons']} neurons, {dm['n_segments']} segments "
+                f"({dm['n_neurons_with_match']} neurons with a Tomtom match q<0.05), {dm['n_pairs_tested']} "
+                f"pairs tested ({dm['n_synergistic']} synergistic); report: {deep['report']}{where}"
+            )
+            return
 
         res = run_motifs(
             model,

@@ -54,11 +54,20 @@ class _Missing(StrEnum):
     mask = "mask"
 
 
+def _from_command_line(ctx: typer.Context, key: str) -> bool:
+    source = ctx.get_parameter_source(key)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("sequence", cls=ListConventionCommand, help=_DESCRIPTION, epilog=_EPILOG)
     def sequence(
+        ctx: typer.Context,
+        config: Path | None = typer.Option(
+            None, "--config", help="JSON file of options (SequenceConfig keys); flags given override it."
+        ),
         data: list[str] = typer.Option(
-            ...,
+            [],
             "--data",
             metavar="FILE",
             help="FASTA per class (NAME=FILE or FILE, gzip ok; with two files the FIRST is the positive "
@@ -174,6 +183,14 @@ def register(app: typer.Typer) -> None:
             "motif_sequences": motif_sequences,
             "motif_db": motif_db,
         }
+        from components.common.typed_config import read_config_file
+
+        # a --config file's values hold unless the option is given on the command line
+        base = read_config_file(config) if config is not None else {}
+        given = {k: v for k, v in options.items() if k not in base or _from_command_line(ctx, k)}
+        options = {**base, **given}
+        if not options.get("data"):
+            raise InputError("option 'data' is required (--data FILE ...)")
         from flows.sequence import run_sequence  # imports prefect, which configures its loggers
 
         if os.environ.get("DYNAMOTIF_VERBOSE") != "1":

@@ -89,11 +89,37 @@ def test_dockerfile_targets_match_the_components():
     with_main = sorted(p.parent.name for p in (REPO / "components").glob("*/__main__.py"))
     missing = [c for c in with_main if c != "common" and c not in entry]
     assert not missing, f"components without an image target: {missing}"
+    no_main = [name for name in entry if name not in with_main]
+    assert not no_main, f"image targets whose components.<name> has no __main__ (cannot start): {no_main}"
     assert {"serve", "flows"} <= set(stages)
     assert not any(line.startswith("ENTRYPOINT") for line in stages["flows"]), (
         "the flows image must leave the command to Prefect's docker worker"
     )
     assert not re.search(r"(PASSWORD|SECRET|TOKEN)\s*=", text, re.IGNORECASE), "no secrets in images"
+
+
+def _component_entry_points() -> list[str]:
+    stages = _targets(DOCKER / "Dockerfile")
+    return sorted(
+        m.group(1)
+        for lines in stages.values()
+        for line in lines
+        if (m := re.match(r'ENTRYPOINT \["python", "-m", "components\.(\w+)"\]', line))
+    )
+
+
+@pytest.mark.parametrize("component", _component_entry_points())
+def test_every_component_image_entry_point_starts(component):
+    """The other direction: every image's ``python -m components.X`` exists and answers --help."""
+    assert (REPO / "components" / component / "__main__.py").is_file(), f"components/{component}/__main__.py"
+    res = subprocess.run(
+        [sys.executable, "-m", f"components.{component}", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0 and "usage" in res.stdout.lower(), res.stderr[-1000:]
 
 
 def _compose() -> dict:
@@ -206,3 +232,101 @@ def test_prefect_yaml_entrypoints_resolve_to_flows(module):
             pytest.skip(f"{path} is not written yet")
         flows = _flow_functions(REPO / path)
         assert func in flows, f"{ep}: no @flow named {func!r} in {path} (flows there: {sorted(flows)})"
+
+
+# --------------------------------------------------------------------------------------------------
+# slim images and the postgres target
+
+STRUCTURE_PACKAGES = ("common", "encom", "mutation")
+
+
+def _module_files(module: str) -> list[Path]:
+    """The source file(s) of ``components.x.y`` (a module, or a package's every file)."""
+    path = REPO.joinpath(*module.split("."))
+    if path.with_suffix(".py").exists():
+        return [path.with_suffix(".py")]
+    return sorted(path.rglob("*.py")) if path.is_dir() else []
+
+
+def _third_party_imports(*roots: str) -> set[str]:
+    """Top-level names of the third-party modules imported by the ``roots`` packages and every
+    ``components`` module they import, transitively (neither stdlib nor ours)."""
+    found: set[str] = set()
+    seen: set[Path] = set()
+    todo = [f for root in roots for f in _module_files(root)]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                if name.startswith("components."):
+                    todo.extend(_module_files(name))
+                else:
+                    found.add(name.split(".")[0])
+    return {n for n in found if n not in sys.stdlib_module_names and n not in ("components", "__future__")}
+
+
+def _requirements(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(DOCKER / "requirements.py"), str(REPO / "pyproject.toml"), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_structure_image_installs_what_its_components_import_and_no_torch():
+    from importlib.metadata import packages_distributions
+
+    res = _requirements("--image", "structure")
+    assert res.returncode == 0, res.stderr
+    names = {re.split(r"[<>=!~ ;\[]", line)[0].lower() for line in res.stdout.split()}
+    dist_of = packages_distributions()
+    needed = set()
+    for module in _third_party_imports("components.encom", "components.mutation"):
+        dists = dist_of.get(module)
+        assert dists, f"the structure components import {module}, which no installed distribution provides"
+        needed.update(d.lower() for d in dists)
+    assert needed <= names, f"the structure image lacks {sorted(needed - names)}"
+    assert not {"torch", "mlflow", "prefect", "lightning"} & names
+
+
+def test_structure_targets_use_the_slim_runtime():
+    stages = _targets(DOCKER / "Dockerfile")
+    text = re.sub(r"\\\n", " ", (DOCKER / "Dockerfile").read_text())
+    for target in ("encom", "mutation"):
+        assert re.search(rf"^FROM runtime-structure AS {target}$", text, re.MULTILINE), target
+    slim = "\n".join(stages["runtime-structure"])
+    assert "COPY --from=builder-structure /opt/venv /opt/venv" in slim
+    assert "COPY flows" not in slim and any(
+        line.startswith("USER 10001") for line in stages["runtime-structure"]
+    )
+    copied = set(re.findall(r"COPY components/(\w+) ", slim))
+    assert copied == set(STRUCTURE_PACKAGES)
+
+
+def test_requirements_script_refuses_unknown_images_and_extras():
+    for args, message in ((["--image", "nope"], "no image 'nope'"), (["--extras", "nope"], "unknown extras")):
+        res = _requirements(*args)
+        assert res.returncode != 0 and message in res.stderr, res.stderr
+
+
+def test_postgres_target_and_compose_build_it():
+    stages = _targets(DOCKER / "Dockerfile")
+    lines = "\n".join(stages["postgres"])
+    assert "postgresql-${PG_MAJOR}" in lines and "USER postgres" in lines
+    assert (DOCKER / "postgres-entrypoint.sh").exists()
+    pg = _compose()["services"]["postgres"]
+    assert pg["build"]["target"] == "postgres"
+    assert pg["image"].startswith("${POSTGRES_IMAGE:-localhost/dynamotif-postgres")
+    res = subprocess.run(
+        ["bash", "-n", str(DOCKER / "postgres-entrypoint.sh")], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr

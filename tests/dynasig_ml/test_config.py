@@ -46,7 +46,7 @@ def test_target_is_required_and_named() -> None:
         ({"split": "halves"}, "unknown split 'halves'"),
         ({"validation": "cv:1"}, "bad validation 'cv:1'"),
         ({"models": ["nosuchmodel"]}, "nosuchmodel"),
-        ({"predictors": ["sigs"]}, "option 'predictors': unknown set 'sigs'"),
+        ({"predictors": ["sigs"]}, "option 'predictors': unknown predictor block 'sigs'"),
         ({"betas": [0.0]}, "option 'betas' must be positive"),
         ({"chunk_size": 0}, "option 'chunk_size' must be >= 1"),
         ({"encom_params": "nope"}, "option 'encom_params': unknown parameter set 'nope'"),

@@ -197,6 +197,14 @@ def test_predict_cli_and_serving(flow_run, mlflow_server, serve_model, monkeypat
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=60)  # noqa: S310
     assert err.value.code == 400 and "C12G" in err.value.read().decode()
+    for value in (5, 5.5, True):  # not a variant string: a 4xx, never a prediction
+        bad = {"dataframe_records": [{"variant": value, "mcfold_energy": -90.1}]}
+        req = urllib.request.Request(
+            url + "/invocations", json.dumps(bad).encode(), {"Content-Type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=60)  # noqa: S310
+        assert 400 <= err.value.code < 500, value
 
 
 # ------------------------------------------------------------------------------------- bad input
@@ -252,8 +260,6 @@ def test_bad_input_one_line_exit_2(
         str(WT),
         "--variants",
         str(d / table),
-        "--target",
-        "eff",
         "--features",
         "mcfold_energy",
         "--name",
@@ -261,6 +267,8 @@ def test_bad_input_one_line_exit_2(
         "--work-dir",
         str(d / "work"),
     ]
+    if "--target" not in extra:
+        args += ["--target", "eff"]
     if "--no-signatures" in extra:
         extra = [e for e in extra if e != "--no-signatures"]
     else:
@@ -316,6 +324,29 @@ def test_failure_inside_the_flow_marks_the_run_failed(
     runs = _runs(MlflowClient(mlflow_env), "test-crash")
     assert [r.info.status for r in runs] == ["FAILED"]
     assert runs[0].data.tags["error"].startswith("simulated crash")
+
+
+def test_skip_invalid_writes_rejected_csv_and_logs_the_count(
+    small_inputs, mlflow_env, prefect_harness, capsys
+) -> None:
+    from mlflow import MlflowClient
+
+    from flows.cli import main
+
+    d = small_inputs["dir"]
+    work = d / "work-skip"
+    args = ["dynasig", "--structure", str(WT), "--variants", str(d / "unknown.csv"), "--target", "eff"]
+    args += ["--features", "mcfold_energy", "--split", "random:0.3", "--model", "ridge", "--skip-invalid"]
+    args += ["--name", "test-skip", "--work-dir", str(work)]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    out = next(json.loads(line) for line in captured.out.splitlines() if line.startswith("{"))
+    rejected = pd.read_csv(work / "rejected.csv")
+    assert rejected["row"].tolist() == [5] and rejected["variant"].tolist() == ["A13C"]
+    assert "wild-type letter" in rejected["reason"][0]
+    assert "1 invalid variant row(s) left out" in captured.err
+    run = MlflowClient(mlflow_env).get_run(out["run_id"])
+    assert run.data.metrics["n_rejected"] == 1 and run.data.metrics["n_used"] == 19
 
 
 def test_unreliable_validation_registers_without_alias(small_inputs, mlflow_env, prefect_harness) -> None:

@@ -54,7 +54,7 @@ def _fitted(model: str):
 def registered(mlflow_server, tmp_path_factory) -> dict[str, str]:
     """One registered models-from-code DynaSig model per estimator family (linear, trees)."""
     from components.dynasig_ml.pipeline import DynaSigPipeline
-    from components.dynasig_ml.serving import MODEL_CODE
+    from components.dynasig_ml.run import MODEL_CODE
     from flows import tracking
 
     mp = pytest.MonkeyPatch()

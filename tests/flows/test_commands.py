@@ -51,3 +51,17 @@ def test_a_duplicated_scalar_flag_is_an_error(args, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "given more than once" in err, err
+
+
+def test_sequence_config_file_values_hold_unless_a_flag_is_given(tmp_path, capsys):
+    import json
+
+    cfg = tmp_path / "seq.json"
+    cfg.write_text(json.dumps({"data": ["a.fa", "b.fa"], "trials": "many"}))
+    assert main(["sequence", "--config", str(cfg)]) == 2
+    assert "option 'trials' must be an integer, got 'many'" in capsys.readouterr().err
+    # a flag overrides the file; the missing files are then the (first) problem
+    assert main(["sequence", "--config", str(cfg), "--trials", "2"]) == 2
+    assert "a.fa: file does not exist" in capsys.readouterr().err
+    assert main(["sequence", "--seed", "1"]) == 2
+    assert "option 'data' is required" in capsys.readouterr().err

@@ -92,10 +92,12 @@ def test_output_files(toy):
     assert len(imgs) == 3 * 12 + 1 and all((out / i).exists() for i in imgs)
     header = (out / "tomtom.tsv").read_text().splitlines()[0].split("\t")
     assert header[:5] == ["query", "target", "target_name", "p_value", "q_value"]
-    # kernels ranked in the report by importance
-    k = toy.res["kernel_table"].sort_values("importance", ascending=False)["kernel"].tolist()
-    pos = [html.index(f"kernels/motif_kernel_{i}.png") for i in k]
-    assert pos == sorted(pos)
+    # kernels ranked in the report: those favouring the target (high tercile) first, each block by importance
+    kt = toy.res["kernel_table"].sort_values("rank")
+    pos = [html.index(f"kernels/motif_kernel_{i}.png") for i in kt["kernel"]]
+    assert pos == sorted(pos) and toy.res["target_class"] == "high"
+    for _, block in kt.groupby("favours_target"):
+        assert block["importance"].is_monotonic_decreasing
 
 
 def test_not_a_sequence_model(tmp_path):

@@ -73,7 +73,7 @@ def test_validate_column_collects_every_bad_row():
     msg = info.value.message
     assert _status(info.value) == 400
     assert msg.startswith("9 invalid value(s) in column 'variant': row 1 'hello': ")
-    assert "row 2 'A1C;A1G': " in msg and "mutated twice" in msg
+    assert "row 2 'A1C;A1G': " in msg and "two mutations at one residue" in msg
     assert msg.endswith("(and 4 more)")
 
 
@@ -137,7 +137,7 @@ def test_served_model_answers_and_refuses_bad_input_with_4xx(served):
     # Our own refusals carry a clear message and no server traceback.
     for case, fragment in {
         "invalid_variant": "1 invalid value(s) in column 'variant': row 1 'hello'",
-        "position_twice": "mutated twice",
+        "position_twice": "two mutations at one residue",
         "huge_batch": "batch of 51 rows exceeds the limit of 50 rows",
         "null_variant": "column 'variant' is empty in row(s) 0",
     }.items():
