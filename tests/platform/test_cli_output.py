@@ -120,3 +120,19 @@ def test_refusal_reason_keeps_the_reason_and_the_schema() -> None:
         "'mcfold_energy': double (required)]."
     )
     assert refusal_reason("row 1 'hello':\n not a variant") == "row 1 'hello': not a variant"
+
+
+@pytest.mark.parametrize("module", ["components.dynasig_ml.serving", "components.seqmodels.serving"])
+def test_served_models_give_mlflow_no_reason_to_warn(module: str) -> None:
+    # MLflow checks predict's type hints on every log and load; no hint at all prints a 3-line ANSI warning
+    import importlib
+    import warnings
+
+    from mlflow.pyfunc.utils.data_validation import _get_func_info_if_type_hint_supported
+
+    mod = importlib.import_module(module)
+    (cls,) = [v for k, v in vars(mod).items() if k.endswith("Pyfunc") and isinstance(v, type)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _get_func_info_if_type_hint_supported(cls.predict) is None  # no schema from the hint
+    assert [str(w.message) for w in caught] == []
