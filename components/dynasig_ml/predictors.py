@@ -33,8 +33,9 @@ Predictor blocks (combine them with ``+``, e.g. ``local+features``):
     residue's own flexibility, > 1 = more mobile than average);
     ``dsig_site_rel``: ``dsig_site`` divided by the WT signature at the site.
 ``structure`` (β-independent, from the WT structure)
-    ``contacts_8``: residues whose heavy-atom centroid lies within 8 Å of the site's centroid; ``heavy_10``: heavy atoms within 10 Å of the site's side-chain
-    centroid (CA-CB direction for glycine: the CA; burial); ``rsasa``: relative solvent accessibility
+    ``contacts_8``: residues whose heavy-atom centroid lies within 8 Å of the site's centroid;
+    ``heavy_10``: heavy atoms within 10 Å of the site's side-chain centroid (glycine: its CA), a
+    burial measure; ``rsasa``: relative solvent accessibility
     of the site (Shrake-Rupley SASA / the residue type's maximum in a Gly-X-Gly peptide, Tien et al.
     2013; nucleotides: / the largest nucleotide SASA of the structure); ``helix``, ``strand``: P-SEA
     secondary structure of the site (proteins); ``terminus``: sequence distance to the nearest chain

@@ -185,3 +185,22 @@ def test_pipeline_predicts_variant_strings_with_derived_blocks(tiny, tmp_path):
     pipe = DynaSigPipeline.load(DynaSigPipeline(res.fitted, wt_pdb=pdb).save(tmp_path / "pipe"))
     test = table.iloc[sp.test]
     np.testing.assert_allclose(pipe.predict_frame(test), res.pred_test, rtol=1e-6, atol=1e-9)
+
+
+def test_config_takes_block_combinations_and_skip_invalid():
+    from components.dynasig_ml.config import DynasigConfig
+    from components.dynasig_ml.splits import check_split_spec
+
+    base = {"structure": "wt.pdb", "variants": "v.csv", "target": "ddg"}
+    cfg = DynasigConfig.from_mapping(
+        {**base, "predictors": ["local+features", "delta"], "skip_invalid": True}
+    )
+    assert cfg.predictor_sets == ("local+features", "delta") and cfg.skip_invalid
+    with pytest.raises(InputError, match="option 'predictors': unknown predictor block 'bogus'"):
+        DynasigConfig.from_mapping({**base, "predictors": ["local+bogus"]})
+    check_split_spec("cv-grouped:5")
+    with pytest.raises(InputError, match="K >= 2"):
+        check_split_spec("cv-grouped:1")
+    data = build_dataset(_single_mutants(), "y", features=["f"])
+    with pytest.raises(InputError, match="outer cross-validation"):
+        make_split("cv-grouped:5", data)
