@@ -12,6 +12,7 @@ the sequences itself when it uses structure). Output: one column per model outpu
 
 from __future__ import annotations
 
+import pandas as pd
 from mlflow.models import set_model
 from mlflow.pyfunc import PythonModel
 
@@ -21,13 +22,14 @@ __all__ = ["SequencePyfunc"]
 class SequencePyfunc(PythonModel):
     """Serves a :class:`~components.seqmodels.bundle.SequenceModel` (artifact ``bundle``)."""
 
-    # no type hints on predict: MLflow would try to build a schema from them
+    # predict's input is hinted pd.DataFrame only: MLflow builds no schema from it (the input example
+    # does) and, unlike no hint at all, it keeps MLflow from printing a warning on every load
     def load_context(self, context):  # type: ignore[no-untyped-def]
         from components.seqmodels.bundle import load_bundle
 
         self.bundle = load_bundle(context.artifacts["bundle"])
 
-    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+    def predict(self, context, model_input: pd.DataFrame, params=None):  # type: ignore[no-untyped-def]
         from components.common.serving import check_batch, input_errors_as_bad_request
         from components.seqmodels.bundle import predict_frame
 
