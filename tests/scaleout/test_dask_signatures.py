@@ -11,13 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import distributed
 import numpy as np
 import pytest
 
+from components import encom
 from tests.conftest import REPO, shared
-
-encom = pytest.importorskip("components.encom", reason="components.encom is not written yet")
-distributed = pytest.importorskip("distributed")
 
 DASK = str(Path(sys.executable).with_name("dask"))
 
