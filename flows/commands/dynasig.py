@@ -7,6 +7,7 @@ option left out keeps the config's default) and hand it to the flow.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,7 @@ def register(app: typer.Typer) -> None:
             --variants examples/mir125a/variants.csv --target eff --features mcfold_energy \\
             --split n_mut:3 --model lasso --model hgb --name mir125a
         """
+        from components.common.io import json_safe
         from components.dynasig_ml.config import DynasigConfig
         from flows.dynasig import run_dynasig
 
@@ -128,7 +130,11 @@ def register(app: typer.Typer) -> None:
         res = run_dynasig(config, runner=runner, workers=workers, dask_address=dask_address)
         typer.echo(
             json.dumps(
-                {k: res[k] for k in ("run_id", "best", "registration", "n_train", "n_test", "out_dir")}
+                json_safe(
+                    {k: res[k] for k in ("run_id", "best", "registration", "n_train", "n_test", "out_dir")}
+                ),
+                default=str,
+                allow_nan=False,
             )
         )
         for row in res["models"]:
@@ -141,4 +147,4 @@ def register(app: typer.Typer) -> None:
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
+    return "n/a" if value is None or math.isnan(value) else f"{value:.{digits}f}"

@@ -191,6 +191,7 @@ def register(app: typer.Typer) -> None:
         options = {**base, **given}
         if not options.get("data"):
             raise InputError("option 'data' is required (--data FILE ...)")
+        from components.common.io import json_safe
         from flows.sequence import run_sequence  # imports prefect, which configures its loggers
 
         if os.environ.get("DYNAMOTIF_VERBOSE") != "1":
@@ -203,4 +204,4 @@ def register(app: typer.Typer) -> None:
             k: summary.get(k)
             for k in ("run_id", "model_uri", "val_metrics", "test_metrics", "registered", "bundle", "seconds")
         }
-        typer.echo(json.dumps(brief, default=str))
+        typer.echo(json.dumps(json_safe(brief), default=str, allow_nan=False))

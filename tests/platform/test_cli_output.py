@@ -52,6 +52,7 @@ def study(tmp_path_factory) -> Path:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     (work / "stderr.txt").write_text(proc.stderr)
+    (work / "stdout.txt").write_text(proc.stdout)
     return work
 
 
@@ -61,6 +62,10 @@ def test_flow_run_prints_no_library_noise_and_writes_valid_json(study: Path) -> 
     assert not [n for n in NOISE if n in err], err[-2000:]
     summary = strict_json(study / "run" / "summary.json")
     assert summary["registration"]["name"] == "cli-output"  # type: ignore[index]
+    # the line the command prints is strict JSON too (24 variants: some scores are undefined)
+    (study / "printed.json").write_text((study / "stdout.txt").read_text().splitlines()[0])
+    printed = strict_json(study / "printed.json")
+    assert printed["registration"]["name"] == "cli-output"  # type: ignore[index]
 
 
 @pytest.mark.integration
