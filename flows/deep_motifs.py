@@ -14,7 +14,7 @@ from typing import Any
 from components.motifs.inputs import read_sequences
 from flows.motifs import ARTIFACT_DIR, load_sequence_bundle
 
-__all__ = ["run_deep_motifs"]
+__all__ = ["run_deep_motifs", "run_optimized_nodes"]
 
 
 def run_deep_motifs(
@@ -70,3 +70,25 @@ def run_deep_motifs(
         "run_id": run_id,
         "layer": conv.name,
     }
+
+
+def run_optimized_nodes(
+    model: str | Path,
+    nodes: Sequence[str],
+    *,
+    out_dir: str | Path,
+    log: bool = True,
+    member: int = 0,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Visualization by optimization of ``nodes`` (``conv2:5``, ``dense1:0``, ``output:0``) of a
+    sequence model, logged under ``motifs/optimized/`` of the model's run."""
+    from components.motifs.deep import visualize_nodes
+
+    bundle, run_id = load_sequence_bundle(model)
+    result = visualize_nodes(bundle, nodes, out_dir, member=member, seed=seed)
+    if log and run_id is not None:
+        from flows import tracking
+
+        tracking.log_artifacts(result["folder"], f"{ARTIFACT_DIR}/optimized", run_id=run_id)
+    return {**result, "run_id": run_id}

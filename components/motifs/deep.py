@@ -19,10 +19,12 @@ summed over leaves), ``tomtom.tsv``, ``contribution.tsv``, ``interactions.tsv``,
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import sys
+import tempfile
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +39,20 @@ from components.motifs.deep_report import write_layer_report
 from components.motifs.demix import demix, grammar_table, leaf_segments, load_criterion
 from components.motifs.interaction import interaction_table, score_interaction, scrambled_batch
 from components.motifs.meme import Motif, information_content, write_meme
-from components.motifs.optimize import Node, optimize_nodes
+from components.motifs.optimize import Node, optimize_nodes, parse_node
 from components.motifs.plots import plot_kernel_logo
 from components.motifs.receptive import (
     ConvLayer,
     check_neurons,
     conv_activations,
+    conv_layers,
     resolve_layer,
     select_member,
 )
 from components.motifs.sampling import combine, genetic_sampling, randomize_neutral, top_windows
 from components.motifs.tomtom import default_db_for, load_motif_db, run_tomtom
 
-__all__ = ["interpret_layer", "DEEP_DEFAULTS", "prepare_layer"]
+__all__ = ["interpret_layer", "DEEP_DEFAULTS", "prepare_layer", "visualize_nodes"]
 
 DEEP_DEFAULTS: dict[str, Any] = {
     "member": 0,  # ensemble member interpreted
@@ -438,30 +441,12 @@ def interpret_layer(
             ),
         ]
         for nodes, length, starts in jobs:
-            pwms, values = optimize_nodes(
-                net,
-                nodes,
-                n_ch,
-                length,
-                steps=int(p["optimize_steps"]),
-                restarts=int(p["optimize_restarts"]),
-                init=starts,
-                seed=int(p["seed"]),
+            got, node_images, pngs = _optimize_and_draw(
+                net, nodes, channels, seq_letters, length, out, init=starts, p=p
             )
-            for nd, pwm, v in zip(nodes, pwms, values, strict=True):
-                seq_pwm, st_pwm = _decode_pwm(pwm, channels)
-                nid = nd.name.replace(":", "_")
-                sm = Motif(f"optimized_{nid}", seq_pwm, seq_letters)
-                stm = None if st_pwm is None else Motif(f"optimized_{nid}_structure", st_pwm[0], st_pwm[1])
-                png = plot_kernel_logo(
-                    sm,
-                    stm,
-                    out / "optimized" / f"{nid}.png",
-                    title=f"{nd.name} optimised input (value {v:.3g})",
-                )
-                figures.append(png)
-                optimized[nd.name] = {"motif": sm, "structure_motif": stm, "value": float(v)}
-                opt_images[nd.name] = str(png.relative_to(out))
+            optimized.update(got)
+            opt_images.update(node_images)
+            figures.extend(pngs)
     timings["optimize_s"] = time.perf_counter() - t
 
     neuron_table = pd.DataFrame(neuron_rows)
@@ -561,6 +546,117 @@ def interpret_layer(
         metrics=metrics,
     )
     return artifacts
+
+
+def _optimize_and_draw(
+    net: Any,
+    nodes: list[Node],
+    channels: list[tuple[str, str | None]],
+    seq_letters: str,
+    length: int,
+    out: Path,
+    *,
+    init: np.ndarray | None,
+    p: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, str], list[Path]]:
+    """Optimise the input of ``nodes`` (one layer) and draw a logo per node under ``out/optimized``:
+    ``({node: {motif, structure_motif, value}}, {node: png relative to out}, [png paths])``."""
+    pwms, values = optimize_nodes(
+        net,
+        nodes,
+        len(channels),
+        length,
+        steps=int(p["optimize_steps"]),
+        restarts=int(p["optimize_restarts"]),
+        init=init,
+        seed=int(p["seed"]),
+    )
+    optimized: dict[str, Any] = {}
+    images: dict[str, str] = {}
+    pngs: list[Path] = []
+    for nd, pwm, v in zip(nodes, pwms, values, strict=True):
+        seq_pwm, st_pwm = _decode_pwm(pwm, channels)
+        nid = nd.name.replace(":", "_")
+        sm = Motif(f"optimized_{nid}", seq_pwm, seq_letters)
+        stm = None if st_pwm is None else Motif(f"optimized_{nid}_structure", st_pwm[0], st_pwm[1])
+        png = plot_kernel_logo(
+            sm, stm, out / "optimized" / f"{nid}.png", title=f"{nd.name} optimised input (value {v:.3g})"
+        )
+        pngs.append(png)
+        optimized[nd.name] = {"motif": sm, "structure_motif": stm, "value": float(v)}
+        images[nd.name] = str(png.relative_to(out))
+    return optimized, images, pngs
+
+
+def visualize_nodes(
+    bundle: Any,
+    nodes: Sequence[str],
+    out_dir: str | Path,
+    *,
+    member: int = 0,
+    steps: int = DEEP_DEFAULTS["optimize_steps"],
+    restarts: int = DEEP_DEFAULTS["optimize_restarts"],
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Visualization by optimization (pysster) of any nodes of a sequence model, without data.
+
+    Parameters
+    ----------
+    bundle
+        A trained :class:`~components.seqmodels.bundle.SequenceModel` (ensembles: ``member``).
+    nodes
+        Node names ``conv2:5`` (a neuron of conv layer 2, optimised over its receptive field),
+        ``dense1:0`` (a unit of the first dense layer) or ``output:0`` (full-length input).
+    out_dir
+        Receives ``optimized/<node>.png`` (sequence logo; a structure logo below it for sequence x
+        structure alphabets), ``optimized/nodes.tsv`` (node, value reached, consensus, logo) and
+        ``optimized/optimized.meme``; written to a temporary folder first, then renamed (only
+        ``optimized/`` of ``out_dir`` is replaced).
+
+    Returns
+    -------
+    dict with ``table`` (the rows of nodes.tsv), ``folder`` and ``note`` (ensemble member note).
+    """
+    from components.motifs.pipeline import check_sequence_model
+
+    check_sequence_model(bundle)
+    if not nodes:
+        raise InputError("no node to optimise: give e.g. conv2:5, dense1:0 or output:0")
+    net, note = select_member(bundle.net, member)
+    net = net.eval()
+    parsed = [parse_node(net, spec) for spec in nodes]
+    channels = [bundle.alphabet.decode(i) for i in range(bundle.alphabet.n_channels)]
+    seq_letters = "".join(dict.fromkeys(bundle.alphabet.letters))
+    p = {"optimize_steps": steps, "optimize_restarts": restarts, "seed": seed}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".optimized.", dir=out))
+    rows: list[dict[str, Any]] = []
+    motifs: list[Motif] = []
+    try:
+        groups: dict[tuple[str, int], list[Node]] = {}
+        for nd in parsed:
+            groups.setdefault((nd.kind, nd.layer), []).append(nd)
+        for (kind, layer), group in groups.items():
+            length = conv_layers(net)[layer - 1].receptive_field if kind == "conv" else bundle.length
+            got, images, _ = _optimize_and_draw(
+                net, group, channels, seq_letters, length, tmp, init=None, p=p
+            )
+            for name, item in got.items():
+                motifs.append(item["motif"])
+                consensus = "".join(seq_letters[i] for i in item["motif"].pwm.argmax(axis=1))
+                rows.append(
+                    {"node": name, "value": item["value"], "consensus": consensus, "logo": images[name]}
+                )
+        pd.DataFrame(rows).to_csv(tmp / "optimized" / "nodes.tsv", sep="\t", index=False)
+        write_meme(motifs, tmp / "optimized" / "optimized.meme")
+        final = out / "optimized"
+        if final.exists():
+            shutil.rmtree(final)
+        (tmp / "optimized").rename(final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"table": rows, "folder": str(out / "optimized"), "note": note}
 
 
 def _decode_pwm(

@@ -15,8 +15,8 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option(
             ..., "--model", help="models:/NAME@champion, models:/NAME/3, runs:/..., or a local bundle folder."
         ),
-        data: list[str] = typer.Option(
-            ...,
+        data: list[str] | None = typer.Option(
+            None,
             "--data",
             metavar="FILE",
             help="FASTA file(s) (NAME=FILE per class; several values or a repeated flag) or tables of "
@@ -51,10 +51,32 @@ def register(app: typer.Typer) -> None:
         criterion: Path | None = typer.Option(
             None, "--criterion", help="With --layer: demixing criterion YAML/JSON (clusters per lower layer)."
         ),
+        optimize: list[str] | None = typer.Option(
+            None,
+            "--optimize",
+            metavar="NODE",
+            help="Visualization by optimization of these nodes instead (no --data needed): conv2:5 (neuron 5 "
+            "of conv layer 2), dense1:0, output:0; several values or a repeated flag. Logos in "
+            "optimized/ of --out-dir.",
+        ),
     ) -> None:
         """Motifs of a sequence model: motifs.meme, tomtom.tsv, plots and report.html in --out-dir."""
+        from components.common.errors import InputError
         from flows.motifs import run_motifs
 
+        if optimize:
+            from flows.deep_motifs import run_optimized_nodes
+
+            opt = run_optimized_nodes(
+                model, optimize, out_dir=out_dir, log=not no_log, member=member, seed=seed
+            )
+            where = f"; logged to run {opt['run_id']}" if opt.get("run_id") else ""
+            for row in opt["table"]:
+                typer.echo(f"{row['node']:<12s} value {row['value']:.3g}  {row['consensus']}")
+            typer.echo(f"logos and nodes.tsv in {opt['folder']}{where}")
+            return
+        if not data:
+            raise InputError("motifs needs --data (sequences to interpret), unless --optimize NODE is given")
         if layer is not None:
             from flows.deep_motifs import run_deep_motifs
 

@@ -64,3 +64,39 @@ def test_cli_bad_criterion(registry, capsys):  # noqa: F811
 def test_cli_member_of_single_model(registry, capsys):  # noqa: F811
     rc = _deep(registry, "e5", "--layer", "1", "--member", "1")
     assert rc == 2 and "single network" in _one_error_line(capsys)
+
+
+def test_cli_optimize_any_node_without_data(registry, capsys):  # noqa: F811
+    out = registry["root"] / "opt"
+    rc = main(
+        [
+            "motifs",
+            "--model",
+            "models:/toy@champion",
+            "--optimize",
+            "conv1:1",
+            "output:0",
+            "--out-dir",
+            str(out),
+        ]
+    )
+    assert rc == 0, capsys.readouterr().err
+    table = (out / "optimized" / "nodes.tsv").read_text().splitlines()
+    assert table[0].split("\t")[:3] == ["node", "value", "consensus"]
+    assert {row.split("\t")[0] for row in table[1:]} == {"conv1:1", "output:0"}
+    for name in ("conv1_1.png", "output_0.png", "optimized.meme"):
+        assert (out / "optimized" / name).stat().st_size > 0, name
+    arts = {a.path for a in mlflow.MlflowClient().list_artifacts(registry["run_id"], "motifs/optimized")}
+    assert "motifs/optimized/nodes.tsv" in arts
+
+
+def test_cli_optimize_bad_node(registry, capsys):  # noqa: F811
+    out = registry["root"] / "opt_bad"
+    rc = main(["motifs", "--model", "models:/toy@champion", "--optimize", "conv1:9", "--out-dir", str(out)])
+    assert rc == 2 and "unit 9 out of range" in _one_error_line(capsys)
+    assert not out.exists()
+
+
+def test_cli_without_data_or_optimize(registry, capsys):  # noqa: F811
+    rc = main(["motifs", "--model", "models:/toy@champion", "--out-dir", str(registry["root"] / "none")])
+    assert rc == 2 and "motifs needs --data" in _one_error_line(capsys)
