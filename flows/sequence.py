@@ -38,7 +38,7 @@ SERVING_CODE = Path(run.__file__).with_name("serving.py")
 # --------------------------------------------------------------------------------------------------
 # tasks: one per step of components.seqmodels.run
 
-load_task = task(name="sequence-load", cache_policy=NO_CACHE)(run.load)
+load_task = task(name="sequence-load", cache_policy=NO_CACHE)(run.preflight)  # load + every input check
 fold_task = task(name="sequence-fold", cache_policy=NO_CACHE)(run.fold)
 train_task = task(name="sequence-train", cache_policy=NO_CACHE)(run.train)
 evaluate_task = task(name="sequence-evaluate", cache_policy=NO_CACHE)(run.evaluate)
@@ -216,6 +216,7 @@ def sequence_flow(config: dict[str, Any]) -> dict[str, Any]:
     work = Path(cfg.out_dir) if cfg.out_dir else Path(tempfile.mkdtemp(prefix="dynamotif-sequence-"))
     work.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {}
+    splits = load_task(cfg)  # a deployment calling this flow directly is checked before any MLflow run
     with tracking.parent_run(
         "sequence",
         experiment=cfg.experiment,
@@ -224,7 +225,6 @@ def sequence_flow(config: dict[str, Any]) -> dict[str, Any]:
         dataset_hash=_dataset_hash(cfg),
     ) as parent:
         summary["run_id"] = parent.info.run_id
-        splits = load_task(cfg)
         tracking.log_params(splits.sizes())
         if splits.n_test_in_train:
             log.warning(

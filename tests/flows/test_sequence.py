@@ -67,6 +67,19 @@ def test_invalid_fasta_character_is_found_before_any_run(mlflow_env, tmp_path, c
     assert _no_runs("seq-errors")  # preflight: no FAILED run left behind
 
 
+def test_flow_called_directly_checks_inputs_before_any_run(mlflow_env, tmp_path):
+    """A deployment calls ``sequence_flow`` itself (no CLI preflight): bad input still leaves no run."""
+    from components.common.errors import InputError
+    from flows.sequence import sequence_flow
+
+    pos, _ = binary_fastas(tmp_path, n=10)
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">ok\nACGUACGU\n>broken\nACGUJCGU\n")
+    with pytest.raises(InputError, match="invalid character 'J'"):
+        sequence_flow({"data": [str(pos), str(bad)], "experiment": "seq-direct"})
+    assert _no_runs("seq-direct")
+
+
 def test_one_fasta_without_labels_is_an_error_not_a_multilabel_model(mlflow_env, tmp_path, capsys):
     pos, _ = binary_fastas(tmp_path, n=10)
     rc = main(["sequence", "--data", str(pos), "--experiment", "seq-one-file"])
