@@ -100,7 +100,7 @@ def page(browser, artifacts_dir) -> Callable[..., None]:
 def _runs(stack, flow_run_id: str):
     from mlflow import MlflowClient
 
-    client = MlflowClient(stack.mlflow_uri)
+    client = MlflowClient(stack.mlflow_uri, registry_uri=stack.mlflow_uri)
     exp = client.get_experiment_by_name(DYNASIG_MODEL)
     (parent,) = client.search_runs(
         [exp.experiment_id], filter_string=f"tags.`prefect.flow_run_id` = '{flow_run_id}'"
@@ -188,7 +188,9 @@ def test_mlflow_metric_chart_and_logged_plot(stack, dynasig_flow_run, browser, p
 def test_mlflow_registered_model_with_champion(stack, dynasig_flow_run, page) -> None:
     from mlflow import MlflowClient
 
-    champion = MlflowClient(stack.mlflow_uri).get_model_version_by_alias(DYNASIG_MODEL, "champion")
+    champion = MlflowClient(stack.mlflow_uri, registry_uri=stack.mlflow_uri).get_model_version_by_alias(
+        DYNASIG_MODEL, "champion"
+    )
     page(
         f"{stack.mlflow_uri}/#/models/{DYNASIG_MODEL}",
         "mlflow-registered-model",
