@@ -17,7 +17,7 @@ Two training-only options stay available but are OFF by default, because on the 
 validation rejected them: random shifts of each training batch by -3..+3 nt (``--params
 '{"shift": 3}'``) and ``--aux`` (``stability_beas2b`` as a second, masked output; only the Jurkat
 head is scored). On the 6,000-sequence screen they had helped (val r 0.5058 / 0.4958 against
-0.4806), but full-data runs (session 3, one thread, machine shared) say otherwise:
+0.4806), but full-data runs (one thread, 2026-11-21) say otherwise:
 
 - shift 3 + aux, 3 seeds: member val r 0.6009 / 0.5997 / 0.5935, ensemble val r 0.6162,
   test r 0.6231 (+0.059 over the ridge);
