@@ -21,7 +21,7 @@ Prints ONE JSON line. Stages (wall time each):
 ΔΔG: kcal/mol, mutant - WT, negative = destabilising (the study's convention). Missing Rosetta values
 are 0, as in ``baseline.py``. Usage::
 
-    python benchmarks/gb1_stability.py --jobs 2 --cache /tmp/gb1-cache
+    python benchmarks/gb1_stability.py --jobs 2 --cache benchmarks/out/gb1-cache
 """
 
 from __future__ import annotations

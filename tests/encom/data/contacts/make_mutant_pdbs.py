@@ -3,9 +3,9 @@
 Two steps, two environments::
 
     # 1. project environment: the mutants, made by components.mutation
-    python tests/encom/data/contacts/make_mutant_pdbs.py /tmp/mutants
+    python tests/encom/data/contacts/make_mutant_pdbs.py benchmarks/out/mutants
     # 2. oracle environment (nrgten==1.2.9, pyvcon==1.0.2; never the project venv)
-    python tests/encom/data/contacts/make_contacts_golden.py --out tests/encom/data/contacts/mutants /tmp/mutants/*.pdb
+    python tests/encom/data/contacts/make_contacts_golden.py --out tests/encom/data/contacts/mutants benchmarks/out/mutants/*.pdb
 
 Vcontacts (the compiled program inside pyvcon) dies with a segmentation fault on 18 of the 152 single
 substitutions of this 8-residue peptide, among them every variant in ``CRASHING`` below. For those, step 1
