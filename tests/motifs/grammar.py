@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from components.motifs.meme import Motif
+from tests.motifs.synthetic import fit_plain_cnn
 
 LETTERS = "ACGU"
 MOTIF_A = "GCAUCGA"
@@ -59,8 +60,6 @@ def train_grammar_cnn(seqs, y, *, seed: int = 0, epochs: int = 12, lr: float = 5
     """A 3-conv-layer CNN (seqmodels API) trained with a plain Adam loop on the binary task."""
     import torch
 
-    from components.seqmodels.alphabet import RNA
-    from components.seqmodels.bundle import encode_data, make_bundle
     from components.seqmodels.data import SequenceData
 
     torch.manual_seed(seed)
@@ -80,19 +79,4 @@ def train_grammar_cnn(seqs, y, *, seed: int = 0, epochs: int = 12, lr: float = 5
         "dropout_dense": 0.0,
         "global_pool": "max",
     }
-    bundle = make_bundle("cnn", params, RNA, len(seqs[0]), data)
-    enc = encode_data(bundle, data, None)
-    net = bundle.net
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    net.train()
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=gen)
-        for i in range(0, n, 64):
-            idx = perm[i : i + 64]
-            opt.zero_grad()
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(enc.X[idx]), enc.y[idx])
-            loss.backward()
-            opt.step()
-    net.eval()
-    return bundle
+    return fit_plain_cnn(data, params, seed=seed, epochs=epochs, lr=lr, loss="bce")

@@ -59,8 +59,6 @@ def train_toy_bundle(seqs, y, *, seed: int = 0, kernel_num: int = 8, epochs: int
     """A tiny CNN (seqmodels API) trained on the synthetic regression task."""
     import torch
 
-    from components.seqmodels.alphabet import RNA
-    from components.seqmodels.bundle import encode_data, make_bundle
     from components.seqmodels.data import SequenceData
 
     torch.manual_seed(seed)
@@ -78,10 +76,24 @@ def train_toy_bundle(seqs, y, *, seed: int = 0, kernel_num: int = 8, epochs: int
         "dropout_dense": 0.0,
         "global_pool": "max",
     }
-    bundle = make_bundle("cnn", params, RNA, len(seqs[0]), data)
+    return fit_plain_cnn(data, params, seed=seed, epochs=epochs, lr=lr, loss="mse")
+
+
+def fit_plain_cnn(data, params: dict, *, seed: int, epochs: int, lr: float, loss: str):
+    """A CNN bundle for ``data`` trained with a plain Adam loop (no Lightning start-up cost): the tests
+    only need a model that learned the rule. ``loss``: ``mse`` or ``bce`` (logits)."""
+    import torch
+
+    from components.seqmodels.alphabet import RNA
+    from components.seqmodels.bundle import encode_data, make_bundle
+
+    loss_fn = {
+        "mse": torch.nn.functional.mse_loss,
+        "bce": torch.nn.functional.binary_cross_entropy_with_logits,
+    }[loss]
+    bundle = make_bundle("cnn", params, RNA, len(data.sequences[0]), data)
     enc = encode_data(bundle, data, None)
-    # a plain Adam loop (no Lightning start-up cost): the test only needs a model that learned the rule
-    net = bundle.net
+    net, n = bundle.net, len(data.sequences)
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     net.train()
@@ -90,8 +102,7 @@ def train_toy_bundle(seqs, y, *, seed: int = 0, kernel_num: int = 8, epochs: int
         for i in range(0, n, 64):
             idx = perm[i : i + 64]
             opt.zero_grad()
-            loss = torch.nn.functional.mse_loss(net(enc.X[idx]), enc.y[idx])
-            loss.backward()
+            loss_fn(net(enc.X[idx]), enc.y[idx]).backward()
             opt.step()
     net.eval()
     return bundle
