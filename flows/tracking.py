@@ -444,6 +444,8 @@ def log_sklearn_model(
     import mlflow
     from mlflow.models import infer_signature
 
+    from components.dynasig_ml.pipeline import TRUSTED_TYPES
+
     if signature is None and input_example is not None:
         signature = infer_signature(input_example, model.predict(input_example))
     return mlflow.sklearn.log_model(
@@ -452,13 +454,7 @@ def log_sklearn_model(
         signature=signature,
         input_example=input_example,
         pip_requirements=pip_requirements(*extra_requirements),
-        skops_trusted_types=[
-            "sklearn.tree._tree.Tree",
-            "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-            "sklearn._loss.loss.HalfSquaredError",
-            "sklearn._loss.link.IdentityLink",
-            "sklearn._loss.link.Interval",
-        ],
+        skops_trusted_types=list(TRUSTED_TYPES),
     )
 
 
