@@ -64,6 +64,8 @@ def register(app: typer.Typer) -> None:
         from components.common.errors import InputError
         from flows.motifs import run_motifs
 
+        if optimize and (layer is not None or data):
+            raise InputError("--optimize works without data and instead of --layer: give one or the other")
         if optimize:
             from flows.deep_motifs import run_optimized_nodes
 

@@ -100,3 +100,9 @@ def test_cli_optimize_bad_node(registry, capsys):  # noqa: F811
 def test_cli_without_data_or_optimize(registry, capsys):  # noqa: F811
     rc = main(["motifs", "--model", "models:/toy@champion", "--out-dir", str(registry["root"] / "none")])
     assert rc == 2 and "motifs needs --data" in _one_error_line(capsys)
+
+
+def test_cli_optimize_with_layer_or_data_is_refused(registry, capsys):  # noqa: F811
+    rc = _deep(registry, "opt_both", "--optimize", "output:0")
+    assert rc == 2 and "--optimize works without data and instead of --layer" in _one_error_line(capsys)
+    assert not (registry["root"] / "opt_both").exists()
