@@ -252,6 +252,7 @@ def small_inputs(tmp_path_factory) -> dict[str, Path]:
         ("missing.csv", [], "file does not exist"),
         ("ok.csv", ["--split", "random:0.3", "--validation", "cv-positions:500"], "need >= 500"),
         ("ok.csv", ["--split", "random:0.3", "--validation", "cv-strict:500"], "need >= 500"),
+        ("ok.csv", ["--runner", "fibres"], "unknown task runner 'fibres': use pool, threads, processes"),
     ],
 )
 def test_bad_input_one_line_exit_2(
