@@ -19,12 +19,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from components.common.errors import DynamotifError, InputError
 from components.dynasig_ml import run as steps
 from components.dynasig_ml.config import DynasigConfig
+from components.dynasig_ml.crossval import CVResult
 from components.dynasig_ml.fit import ModelResult, best_result
 from components.dynasig_ml.signature_cache import SignatureChunk, compute_signature_chunks
 
@@ -83,6 +85,11 @@ def prepare_task(inputs: steps.Inputs, signatures: Any) -> steps.Prepared:
 @task(name="fit-model", task_run_name="fit-{job.label}", cache_policy=NO_CACHE)
 def fit_task(prepared: steps.Prepared, job: steps.FitJob, config: DynasigConfig) -> ModelResult:
     return steps.fit_job(prepared, job, config)
+
+
+@task(name="cross-validate", task_run_name="cv-{job.label}", cache_policy=NO_CACHE)
+def cv_task(prepared: steps.Prepared, job: steps.FitJob, config: DynasigConfig) -> CVResult:
+    return steps.cross_validate_job(prepared, job, config)
 
 
 @task(name="evaluate", task_run_name="evaluate-{result.label}", cache_policy=NO_CACHE)
@@ -203,6 +210,34 @@ def _log_best(
     return best, best_eval
 
 
+def _cross_validate_and_log(
+    inputs: steps.Inputs, prepared: steps.Prepared
+) -> tuple[list[CVResult], CVResult]:
+    """Outer cross-validation: every model over the folds (concurrently), the per-fold selection; one
+    nested run per model with its out-of-fold predictions, the selection's on the parent run."""
+    from flows import tracking
+
+    cfg = inputs.config
+    futures = [cv_task.submit(prepared, job, cfg) for job in steps.plan_fits(cfg)]
+    results = [f.result() for f in futures]
+    selected = steps.select_cv(prepared, results)
+    for res in [*results, selected]:
+        png = steps.cv_graph(res, inputs.out_dir)  # pyplot: one thread
+        with tracking.nested_run(res.label):
+            tracking.log_params({"split": cfg.split, "validation": cfg.validation, "n_folds": len(res.folds)})
+            tracking.log_metrics({f"oof_{k}": v for k, v in res.metrics.items()})
+            tracking.log_table(res.predictions(), "oof_predictions.csv")
+            tracking.log_table(pd.DataFrame(res.chosen()), "folds.csv")
+            tracking.log_artifact(png, "plots")
+    tracking.log_table(steps.cv_rows([*results, selected]), "summary.csv")
+    tracking.log_table(selected.predictions(), "oof_predictions.csv")
+    tracking.log_table(pd.DataFrame(selected.chosen()), "selected_per_fold.csv")
+    tracking.log_metrics({f"oof_{k}": v for k, v in selected.metrics.items()})
+    tracking.log_artifact(inputs.out_dir / selected.label / "out_of_fold.png", "plots")
+    tracking.set_tags({"best_model": selected.label, "registered_model": "none (outer cross-validation)"})
+    return results, selected
+
+
 def register_best(
     inputs: steps.Inputs, prepared: steps.Prepared, best: ModelResult, evaluation: steps.Evaluation
 ) -> dict[str, Any]:
@@ -274,6 +309,12 @@ def dynasig_flow(
         for note in prepared.warnings:
             log.warning("%s", note)
         t0 = time.perf_counter()
+        if prepared.folds:  # outer cross-validation: evaluated, nothing registered
+            cvs, selected = _cross_validate_and_log(inputs, prepared)
+            timings["fit_s"] = time.perf_counter() - t0
+            tracking.log_metrics(timings)
+            extra = {"run_id": run.info.run_id, "registration": None, "timings": timings}
+            return steps.summarize_cv(inputs, prepared, cvs, selected, extra=extra)
         results, evaluations = _fit_and_log(inputs, prepared)
         timings["fit_s"] = time.perf_counter() - t0
         best, best_eval = _log_best(inputs, results, evaluations)

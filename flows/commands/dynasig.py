@@ -40,7 +40,10 @@ def register(app: typer.Typer) -> None:
             [], "--features", help="Extra predictor column (repeatable), e.g. mcfold_energy."
         ),
         split: str | None = typer.Option(
-            None, "--split", help="random:0.2 (default, seeded) | n_mut:3 | column:NAME | ids:FILE.json"
+            None,
+            "--split",
+            help="random:0.2 (default, seeded) | n_mut:3 | column:NAME | ids:FILE.json; outer "
+            "cross-validation cv:5 | cv-grouped:5 (folds by residue): out-of-fold predictions, no registration",
         ),
         model: list[str] = typer.Option(
             [],
