@@ -608,8 +608,8 @@ def run(config: DynasigConfig, *, jobs: int = 1, progress: bool = True) -> dict[
         cvs = [cross_validate_job(prepared, job, config) for job in plan_fits(config)]
         selected = select_cv(prepared, cvs)
         timings["fit_s"] = time.perf_counter() - t0
-        for res in [*cvs, selected]:
-            cv_graph(res, inputs.out_dir)
+        for cv in [*cvs, selected]:
+            cv_graph(cv, inputs.out_dir)
         write_json(config.to_dict(), inputs.out_dir / "params.json")
         write_json(
             _finite({f"oof_{k}": v for k, v in selected.metrics.items()}), inputs.out_dir / "metrics.json"
