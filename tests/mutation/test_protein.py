@@ -394,3 +394,37 @@ def test_when_every_library_rotamer_clashes_the_pruned_grid_finds_a_gap():
     names, _e, xyz, info = protein.place_side_chain(bb, "PHE", env, env_elements=np.full(len(env), "C"))
     assert info["n_clashes"] == 0
     assert 95.0 < _chi1(bb, names, xyz) < 145.0
+
+
+@pytest.mark.parametrize(
+    "res_id", [7, 30, 44]
+)  # Leu7, Phe30 (buried), Thr44: the library's top chi1 is wrong
+def test_rebuilt_side_chain_of_gb1_matches_the_crystal_chi1(res_id):
+    atoms = load_structure(shared("gb1_stability_nisthal2019", "gb1_1pga.pdb"))
+    atoms = atoms[struc.filter_amino_acids(atoms) & (atoms.element != "H")]
+    coord = atoms.coord.astype(np.float64)
+    own = atoms.res_id == res_id
+    name = str(atoms.res_name[own][0])
+    names = atoms.atom_name[own].tolist()
+    xyz = coord[own]
+    bb = {a: xyz[names.index(a)] for a in ("N", "CA", "C", "O", "CB")}
+    env_idx = np.flatnonzero(~own)
+    env = atoms[env_idx]
+    prev_c = int(np.flatnonzero((env.atom_name == "C") & (env.res_id == res_id - 1))[0])
+    next_n = int(np.flatnonzero((env.atom_name == "N") & (env.res_id == res_id + 1))[0])
+    phi, psi = protein.backbone_dihedrals(bb, coord[env_idx][prev_c], coord[env_idx][next_n])
+    top = float(np.degrees(protein.library_rotamers(name, phi, psi)[0][0, 0]))
+    out_names, _e, out_xyz, info = protein.place_side_chain(
+        bb,
+        name,
+        coord[env_idx],
+        prev_c=prev_c,
+        next_n=next_n,
+        env_elements=env.element,
+        env_hbond=protein.hbond_roles(env.res_name, env.atom_name),
+    )
+    gamma = next(a for a in names if a in ("CG", "OG1", "CG1"))
+    crystal = float(np.degrees(dihedral(bb["N"], bb["CA"], bb["CB"], xyz[names.index(gamma)])))
+    assert _angle_diff(top, crystal) > 40.0  # the energy, not the prior alone, makes it right
+    assert info["n_clashes"] == 0
+    assert _angle_diff(_chi1(bb, out_names, out_xyz), crystal) <= 40.0
