@@ -138,7 +138,8 @@ class SideChainTemplate:
     cb
         ``(bond, theta, phi)`` of CB from (CA, N, C), used when the WT residue has no CB.
     rotamers
-        ``(n_rot, n_chi)`` χ values (rad), most frequent first.
+        ``(n_rot, n_chi)`` χ values (rad) of the proline puckers, best closed first; ``(1, 0)`` for
+        residues without χ; ``(0, n_chi)`` otherwise (see :func:`library_rotamers`).
     near, near3
         For each atom of ``names``: the atoms (side chain, own backbone, ``"-C"`` previous C,
         ``"+N"`` next N) within two bonds (never counted as clashes) and three bonds (no energy).
@@ -234,8 +235,8 @@ def side_chain_template(res_name: str) -> SideChainTemplate:
     )
     if res_name == "PRO":
         rotamers = _proline_grid(xyz, order, parents, bond, theta, chi_index, phi0)
-    elif chi_atoms:
-        rotamers = np.radians(np.array(lib["rotamers"][res_name], dtype=np.float64))
+    elif chi_atoms:  # from the backbone-dependent library at placement time
+        rotamers = np.zeros((0, len(chi_atoms)))
     else:
         rotamers = np.zeros((1, 0))
     return SideChainTemplate(
