@@ -73,6 +73,11 @@ runtime = "runc"
 """
 DYNASIG_MODEL = "stack-dynasig"
 SEQUENCE_MODEL = "stack-sequence"
+#: a request to the served DynaSig model: two variants of examples/mir125a (mutated and scored inside)
+SERVE_ROWS = [
+    {"variant": "U9G;G77U;G79U", "mcfold_energy": -88.881},
+    {"variant": "U9G;C10G;G77C;C78A;G79U", "mcfold_energy": -90.45},
+]
 
 T0 = time.monotonic()
 TIMES: dict[str, float] = {}
@@ -381,7 +386,10 @@ def stage_inputs(stack: Stack) -> None:
     pd.concat([df[df.n_mut == 3].head(16), df[df.n_mut > 3].head(24)]).to_csv(
         stack.data / "mir125a" / "variants40.csv", index=False
     )
-    df.to_csv(stack.data / "mir125a" / "variants300.csv", index=False)
+    # the crash fault: 120 variants in 12 chunks of 10, killed after 3
+    pd.concat([df[df.n_mut == 3].head(48), df[df.n_mut > 3].head(72)]).to_csv(
+        stack.data / "mir125a" / "variants120.csv", index=False
+    )
     for f in (REPO / "examples" / "rbp").iterdir():
         if f.name.endswith((".fasta.gz", ".yaml")):
             shutil.copy(f, stack.data / "rbp")
@@ -591,7 +599,7 @@ def serve_champion(stack: Stack) -> dict[str, Any]:
         status, text = http(
             "POST",
             url + "/invocations",
-            {"dataframe_records": [{"variant": "A12C;C74A"}, {"variant": "G13A"}]},
+            {"dataframe_records": SERVE_ROWS},
             300,
         )
         latency = time.monotonic() - t0
@@ -599,7 +607,7 @@ def serve_champion(stack: Stack) -> dict[str, Any]:
             raise StackTestError(f"serve: HTTP {status} {text[:300]}")
         preds = json.loads(text)["predictions"]
         bad_status, bad_text = http(
-            "POST", url + "/invocations", {"dataframe_records": [{"variant": "Z99Q"}]}, 60
+            "POST", url + "/invocations", {"dataframe_records": [{**SERVE_ROWS[0], "variant": "Z99Q"}]}, 60
         )
         if not 400 <= bad_status < 500:
             raise StackTestError(f"serve: a malformed variant got HTTP {bad_status} {bad_text[:300]}")
@@ -624,7 +632,7 @@ def serve_champion(stack: Stack) -> dict[str, Any]:
 
 def fault_crash(stack: Stack) -> dict[str, Any]:
     """Kill the flow-run container while it writes signature chunks; then run the deployment again."""
-    params = dynasig_params(f"{DYNASIG_MODEL}-resume", "variants300.csv", "resume", chunk_size=10)
+    params = dynasig_params(f"{DYNASIG_MODEL}-resume", "variants120.csv", "resume", chunk_size=10)
     cache = stack.data / "work" / "resume" / "signature_cache"
     fid = start_run(stack, "dynasig", "dynasig-docker", params)
     wait_until("3 signature chunks written", lambda: len(list(cache.glob("*.npz"))) >= 3, 900, every=0.5)
