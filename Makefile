@@ -8,7 +8,7 @@ STAMP := $(VENV)/.stamp-install
 # pip on this machine prints one harmless line per local-index location; hide only those
 QUIET_PIP := grep -v "^WARNING: Location '" || true
 
-.PHONY: install demo test lint typecheck pytest clean container-test
+.PHONY: install demo test lint typecheck pytest clean container-test stack-test
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -45,3 +45,13 @@ clean:
 container-test: install
 	bash scripts/container_test.sh
 # --- end container-test ----------------------------------------------------------------------------
+
+# --- stack-test -----------------------------------------------------------------------------------
+# The whole docker/compose.yaml stack with podman (podman-compose): images built, services up on their
+# healthchecks, every deployment of prefect.yaml deployed, a DynaSig and a sequence run started through
+# the Prefect API on the docker pool and read back from MLflow, the champion served, and three faults
+# (a killed flow-run container, a PostgreSQL restart, an MLflow outage). Root; not in CI; prints one
+# JSON line (figures in benchmarks/README.md).
+stack-test: install
+	$(BIN)/python scripts/stack_test.py
+# --- end stack-test -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import logging
 import os
 import subprocess
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -228,20 +229,98 @@ def parent_run(
         if attached
         else mlflow.start_run(run_name=run_name or flow_name, tags=all_tags)
     )
+    run_id = run.info.run_id
     try:
         if params:
             mlflow.log_params(_flat(params))
         yield run
     except KeyboardInterrupt:
-        mlflow.end_run("KILLED")
+        _end_parent_run(run_id, "KILLED")
         raise
     except BaseException as exc:
-        with contextlib.suppress(Exception):
-            mlflow.set_tag("error", str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
-        mlflow.end_run("FAILED")
+        outage = _server_outage(exc)
+        if outage is None:
+            with contextlib.suppress(Exception):
+                mlflow.set_tag("error", str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
+        ended = _end_parent_run(run_id, "FAILED", reraise=outage is None)
+        if outage is not None:
+            fate = (
+                "the run was marked FAILED once the server answered again"
+                if ended
+                else f"the run could not be marked FAILED: the server did not answer within {_recovery_s():.0f} s"
+            )
+            raise TrackingError(f"{outage}; {fate}") from None
         raise
     else:
-        mlflow.end_run("FINISHED")
+        if not _end_parent_run(run_id, "FINISHED"):
+            raise TrackingError(
+                f"the MLflow server {tracking_uri()} did not answer within {_recovery_s():.0f} s "
+                f"to end run {run_id} FINISHED"
+            )
+
+
+#: seconds a flow waits for an unreachable MLflow server to return before giving up on ending its run
+RECOVERY_ENV = "DYNAMOTIF_MLFLOW_RECOVERY_S"
+
+
+def _recovery_s() -> float:
+    try:
+        return max(0.0, float(os.environ.get(RECOVERY_ENV, "600")))
+    except ValueError:
+        raise TrackingError(
+            f"{RECOVERY_ENV} must be a number of seconds, got {os.environ[RECOVERY_ENV]!r}"
+        ) from None
+
+
+def _server_answers(uri: str) -> bool:
+    """Whether an HTTP tracking server answers ``/health`` now (other stores: always)."""
+    if not uri.startswith(("http://", "https://")):
+        return True
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=5) as resp:  # noqa: S310
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, TimeoutError, OSError):
+        return False
+
+
+def _server_outage(exc: BaseException) -> str | None:
+    """One line naming the server when ``exc`` came from an MLflow call while the server is down."""
+    from mlflow.exceptions import MlflowException
+
+    uri = tracking_uri()
+    if not isinstance(exc, MlflowException) or _server_answers(uri):
+        return None
+    return f"the MLflow server {uri} stopped answering during the run ({type(exc).__name__})"
+
+
+def _end_parent_run(run_id: str, status: str, *, reraise: bool = True) -> bool:
+    """End the active run ``run_id`` with ``status``. When the tracking server does not answer, wait
+    for it (up to ``DYNAMOTIF_MLFLOW_RECOVERY_S`` seconds, default 600) so that the run never stays
+    ``RUNNING`` after a server restart. Returns whether the run was ended."""
+    import mlflow
+
+    uri = tracking_uri()
+    deadline = time.monotonic() + _recovery_s()
+    try:
+        mlflow.end_run(status)  # pops the active run first, then tells the server
+        return True
+    except Exception:  # noqa: BLE001 - re-raised below unless the server is down
+        if _server_answers(uri):
+            if reraise:
+                raise
+            return False
+    log.warning("MLflow server %s does not answer: waiting for it to end run %s %s", uri, run_id, status)
+    client = mlflow.MlflowClient(uri)
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        if not _server_answers(uri):
+            continue
+        try:
+            client.set_terminated(run_id, status)
+            return True
+        except Exception:  # noqa: BLE001 - the server may still be starting
+            continue
+    return False
 
 
 @contextlib.contextmanager
