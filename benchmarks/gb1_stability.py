@@ -112,9 +112,11 @@ def _chunk(args: tuple[str, list[str], list[float]]) -> dict:
 def mutate_and_sign(keys: list[str], cache: Path, jobs: int) -> tuple[object, np.ndarray, dict]:
     """SignatureSet of ``keys`` (WT first), per-variant clash distance and stage seconds (cached)."""
     from components.dynasig_ml import SignatureSet
+    from components.mutation import MUTATION_MODEL
 
     pdb = DATA / "gb1_1pga.pdb"
-    h = hashlib.sha256(pdb.read_bytes() + "\n".join(keys).encode() + repr(BETAS).encode()).hexdigest()[:16]
+    key = pdb.read_bytes() + "\n".join(keys).encode() + repr(BETAS).encode() + MUTATION_MODEL.encode()
+    h = hashlib.sha256(key).hexdigest()[:16]
     path = cache / f"gb1_signatures_{h}.npz"
     if path.exists():
         with np.load(path) as z:

@@ -23,6 +23,7 @@ from pathlib import Path
 from components.dynasig_ml.data import SignatureSet, load_signatures, save_signatures
 from components.encom.cache import chunk_key, structure_digest
 from components.encom.params import DEFAULT_PARAMS
+from components.mutation import MUTATION_MODEL
 
 __all__ = [
     "SignatureChunk",
@@ -84,7 +85,9 @@ def plan_chunks(
     chunks = []
     for start in range(0, len(keys), chunk_size):
         part = tuple(keys[start : start + chunk_size])
-        key = chunk_key(content=[digest], names=part, betas=betas, params=params)
+        key = chunk_key(
+            content=[digest], names=part, betas=betas, params=params, extra={"mutation": MUTATION_MODEL}
+        )
         chunks.append(
             SignatureChunk(wt, part, tuple(float(b) for b in betas), params, cache_dir / f"{key}.npz")
         )

@@ -21,10 +21,16 @@ from components.mutation.variants import (
     variant_name,
 )
 
+#: Version of the structure-building models (side-chain library and energy, nucleotide placement).
+#: Part of every signature cache key of mutated structures: change it whenever a change to the mutation
+#: code can move an atom, so that cached signatures of the old structures are not reused.
+MUTATION_MODEL = "protein:bbdep2010-lj-hbond-1;rna:1"
+
 if TYPE_CHECKING:
     from components.mutation.core import Mutator, mutate, mutate_many
 
 __all__ = [
+    "MUTATION_MODEL",
     "WT",
     "canonical_variant",
     "mutation_positions",

@@ -14,7 +14,7 @@ WT = EXAMPLES / "mir125a" / "mir125a_WT.pdb"
 BETAS = [0.5, 1.0]
 
 
-def test_keys_follow_content_and_parameters(tmp_path) -> None:
+def test_keys_follow_content_and_parameters(tmp_path, monkeypatch) -> None:
     keys = ["A12C", "C74A", "WT"]
     base = [c.path.name for c in plan_chunks(WT, keys, BETAS, tmp_path, chunk_size=2)]
     assert base == [c.path.name for c in plan_chunks(WT, keys, BETAS, tmp_path, chunk_size=2)]
@@ -28,6 +28,11 @@ def test_keys_follow_content_and_parameters(tmp_path) -> None:
     text = WT.read_text().replace("  1.00  0.00 ", "  1.00  0.01 ", 1)  # one B-factor differs
     moved.write_text(text)
     changed.append(plan_chunks(moved, keys, BETAS, tmp_path, chunk_size=2))
+    import components.dynasig_ml.signature_cache as signature_cache
+
+    with monkeypatch.context() as m:  # a new side-chain model: the mutants, hence the chunks, differ
+        m.setattr(signature_cache, "MUTATION_MODEL", "protein:another;rna:1")
+        changed.append(plan_chunks(WT, keys, BETAS, tmp_path, chunk_size=2))
     for plan in changed:
         assert plan[0].path.name != base[0]
     copy = tmp_path / "same_bytes.pdb"
