@@ -37,6 +37,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -386,10 +387,8 @@ def stage_inputs(stack: Stack) -> None:
     pd.concat([df[df.n_mut == 3].head(16), df[df.n_mut > 3].head(24)]).to_csv(
         stack.data / "mir125a" / "variants40.csv", index=False
     )
-    # the crash fault: 120 variants in 12 chunks of 10, killed after 3
-    pd.concat([df[df.n_mut == 3].head(48), df[df.n_mut > 3].head(72)]).to_csv(
-        stack.data / "mir125a" / "variants120.csv", index=False
-    )
+    # the crash fault: all 300 variants in 60 chunks of 5, killed after 3
+    df.to_csv(stack.data / "mir125a" / "variants300.csv", index=False)
     for f in (REPO / "examples" / "rbp").iterdir():
         if f.name.endswith((".fasta.gz", ".yaml")):
             shutil.copy(f, stack.data / "rbp")
@@ -632,10 +631,10 @@ def serve_champion(stack: Stack) -> dict[str, Any]:
 
 def fault_crash(stack: Stack) -> dict[str, Any]:
     """Kill the flow-run container while it writes signature chunks; then run the deployment again."""
-    params = dynasig_params(f"{DYNASIG_MODEL}-resume", "variants120.csv", "resume", chunk_size=10)
+    params = dynasig_params(f"{DYNASIG_MODEL}-resume", "variants300.csv", "resume", chunk_size=5)
     cache = stack.data / "work" / "resume" / "signature_cache"
     fid = start_run(stack, "dynasig", "dynasig-docker", params)
-    wait_until("3 signature chunks written", lambda: len(list(cache.glob("*.npz"))) >= 3, 900, every=0.5)
+    wait_until("3 signature chunks written", lambda: len(list(cache.glob("*.npz"))) >= 3, 900, every=0.1)
     cid = flow_container(fid)
     if cid is None:
         raise StackTestError(f"no container of flow run {fid}")
@@ -780,6 +779,7 @@ def main() -> int:
         print("stack-test: run as root (apt, debootstrap, root podman)", file=sys.stderr)
         return 2
     keep = os.environ.get("KEEP") == "1"
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped test still tears the stack down
     work = Path(tempfile.mkdtemp(prefix="dynamotif-stack-"))
     work.chmod(0o755)
     os.environ["CONTAINERS_CONF"] = str(work / "containers.conf")
