@@ -27,6 +27,10 @@ the best signature model "above" / "below" a baseline only when the gap of the m
 the larger sd, else "on par". ``--splits shifted,hard`` picks the splits (signatures only for their
 variants); ``--partial FILE`` rewrites the JSON after every split.
 
+``--predictors both,local+features`` adds the signature models on other predictor sets (rows
+``MODEL[SET]``, candidates of the validation choice like the ``MODEL+energy`` rows; sets with
+ENCoM-derived blocks use the WT's signature, computed with the variants).
+
 ``--limit N`` keeps the 116 hard-test variants plus a seeded random sample of the other labelled ones
 (N in total) for a quick run. Usage::
 
@@ -158,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated model specs (signature models); RF draws p/3 features per split (Breiman's regression default)",
     )
     p.add_argument("--gbr", action="store_true", help="also GradientBoostingRegressor")
+    p.add_argument(
+        "--predictors",
+        default="both",
+        help="comma-separated predictor sets of the signature models (default both = signatures + "
+        "mcfold_energy, rows 'MODEL+energy'; others, e.g. local+features, give rows 'MODEL[SET]')",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--seeds", type=int, default=3, help="fit every model with seeds seed..seed+N-1 (default 3)"
@@ -174,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from components.common.io import write_json
     from components.dynasig_ml import build_dataset, canonical_variant, parse_model_spec
+    from components.dynasig_ml.predictors import needs_wt, parse_predictors
     from components.dynasig_ml.splits import Split
 
     t_start = time.perf_counter()
@@ -198,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
             pool = pool[~pool.key.isin(pd.concat(picked).key)]
             picked.append(pool.sample(n=min(share, len(pool)), random_state=args.seed))
         df = pd.concat(picked).reset_index(drop=True)
+    pred_sets = [s for s in args.predictors.split(",") if s]
+    for s in pred_sets:
+        parse_predictors(s)
+    with_wt = any(needs_wt(s) for s in pred_sets)
     chosen = [name for name in args.splits.split(",") if name]
     if set(chosen) - {"shifted", "hard"}:
         p.error(f"--splits: unknown split(s) {sorted(set(chosen) - {'shifted', 'hard'})}; use shifted,hard")
@@ -205,13 +220,16 @@ def main(argv: list[str] | None = None) -> int:
         need = {
             k for name, ids in splits(df[df.eff.notna()]).items() if name in chosen for k in ids[0] + ids[1]
         }
-        df = df[df.key.isin(need)].reset_index(drop=True)
+        df = df[df.key.isin(need | ({"WT"} if with_wt else set()))].reset_index(drop=True)
     t0 = time.perf_counter()
     sigs, sig_stats = compute_all(list(df.key), args.cache, args.jobs, args.chunk)
     timings["mutation_and_signatures_s"] = time.perf_counter() - t0
-    specs = [parse_model_spec(m) for m in args.models.split(",") if m] + (
+    models = [parse_model_spec(m) for m in args.models.split(",") if m] + (
         [parse_model_spec("gbr")] if args.gbr else []
     )
+    specs = [  # (row label, model, predictor set)
+        (f"{m.name}+energy" if s == "both" else f"{m.name}[{s}]", m, s) for s in pred_sets for m in models
+    ]
     out: dict = {
         "n_variants": len(df),
         "n_signatures": len(sigs.ids),
@@ -219,7 +237,18 @@ def main(argv: list[str] | None = None) -> int:
         "splits": {},
     }
     labelled = df[df.eff.notna()].reset_index(drop=True)
-    data = build_dataset(labelled, "eff", signatures=sigs, features=["mcfold_energy"], variant_column="key")
+    context = None
+    if with_wt:  # the WT's residue context of the ENCoM-derived blocks
+        from components.dynasig_ml.predictors import residue_context
+        from components.encom.structure import read_structure
+
+        wt_row = int(sigs.rows(["WT"])[0])
+        context = residue_context(
+            read_structure(DATA / "mir125a_WT.pdb"), sigs.values[:, wt_row], sigs.labels, sigs.betas
+        )
+    data = build_dataset(
+        labelled, "eff", signatures=sigs, features=["mcfold_energy"], variant_column="key", context=context
+    )
     seq = pd.DataFrame(
         one_hot(list(labelled.sequence)), columns=[f"oh{i}" for i in range(4 * len(labelled.sequence[0]))]
     )
@@ -332,9 +361,9 @@ def _fit_split(name: str, sp, data, seq_data, specs, validation: str, seed: int,
     res: dict = {"n_train": int(sp.train.size), "n_test": int(sp.test.size), "validation": validation}
     models: dict = {}
     t0 = time.perf_counter()
-    for spec in specs:
-        r = fit_model(data, sp, spec, predictors="both", validation=validation, seed=seed)
-        models[f"{spec.name}+energy"] = _summ(r)
+    for label, spec, preds in specs:
+        r = fit_model(data, sp, spec, predictors=preds, validation=validation, seed=seed)
+        models[label] = _summ(r)
     for preds, label in (("signatures", "lasso_signatures_only"), ("features", "lasso_energy_only")):
         r = fit_model(data, sp, parse_model_spec("lasso"), predictors=preds, validation=validation, seed=seed)
         models[label] = _summ(r)
@@ -352,7 +381,9 @@ def _fit_split(name: str, sp, data, seq_data, specs, validation: str, seed: int,
     )
     models["lookup_contained_mean"] = _lookup_baseline(data, sp)
     res["models"] = models
-    sig_models = {k: v for k, v in models.items() if k.endswith("+energy") or k == "lasso_signatures_only"}
+    sig_models = {
+        k: v for k, v in models.items() if k.endswith(("+energy", "]")) or k == "lasso_signatures_only"
+    }
     best = max(sig_models, key=lambda k: sig_models[k]["val_r2"])  # chosen on validation
     res["best_signature_model"] = {"name": best, **sig_models[best]}
     base = max(("sequence_lasso", "sequence_hgb"), key=lambda k: models[k]["val_r2"])

@@ -5,7 +5,8 @@ residue with a χ1 of a crystal structure, the atoms after CB are removed and re
 :func:`components.mutation.protein.place_side_chain` with every other atom of the crystal in place (the
 residue's own N, CA, C, O and CB kept). Scores: χ1 and χ1+2 within 40° of the crystal (χ2 of Phe/Tyr/Asp
 and χ3 of Glu modulo 180°, their symmetric end groups), side-chain RMSD over the rebuilt atoms (with the
-same symmetric swaps), and the time per residue. Prints ONE JSON line. Usage::
+same symmetric swaps), and the CPU time per residue (process time, one thread: robust to other work on
+the machine). Prints ONE JSON line. Usage::
 
     python benchmarks/sidechains.py            # closed_clean, open_clean (citrate synthase), gb1_1pga
 """
@@ -31,6 +32,8 @@ STRUCTURES = {
 }
 #: (residue, χ index) whose end group is symmetric under a 180° flip
 SYMMETRIC_CHI = {("PHE", 1), ("TYR", 1), ("ASP", 1), ("GLU", 2)}
+#: a residue is buried ("core") with at least this many other Cβ atoms within 10 Å of its Cβ
+BURIED_NEIGHBOURS = 20
 SWAPS = {
     "PHE": [("CD1", "CD2"), ("CE1", "CE2")],
     "TYR": [("CD1", "CD2"), ("CE1", "CE2")],
@@ -51,7 +54,7 @@ def score_structure(path: Path) -> dict:
     from components.mutation.core import strip_hydrogens
     from components.mutation.geometry import dihedral
     from components.mutation.io import load_structure
-    from components.mutation.protein import _library, place_side_chain
+    from components.mutation.protein import _library, hbond_roles, place_side_chain
 
     atoms = strip_hydrogens(load_structure(path))
     atoms = atoms[struc.filter_amino_acids(atoms)]
@@ -59,6 +62,10 @@ def score_structure(path: Path) -> dict:
     starts = struc.get_residue_starts(atoms, add_exclusive_stop=True)
     coord = atoms.coord.astype(np.float64)
     polar = np.isin(np.char.upper(atoms.element.astype(str)), ["N", "O"])
+    elements = np.char.upper(atoms.element.astype(str))
+    roles = hbond_roles(atoms.res_name, atoms.atom_name)
+    # burial: Cβ (Cα of Gly) atoms within 10 Å of the residue's Cβ; >= 20 is the usual "core" cut
+    beta = np.flatnonzero((atoms.atom_name == "CB") | ((atoms.atom_name == "CA") & (atoms.res_name == "GLY")))
     rows = []
     for k in range(len(starts) - 1):
         s, e = int(starts[k]), int(starts[k + 1])
@@ -78,11 +85,19 @@ def score_structure(path: Path) -> dict:
             nn = e + atoms.atom_name[e : starts[k + 2]].tolist().index("N")
             if np.linalg.norm(coord[nn] - backbone["C"]) < 2.0:
                 next_n = int(np.searchsorted(env_idx, nn))
-        t0 = time.perf_counter()
+        n_beta = int(np.sum(np.linalg.norm(coord[beta] - backbone["CB"], axis=1) < 10.0)) - 1
+        t0 = time.process_time()
         out_names, _elem, out_xyz, info = place_side_chain(
-            backbone, name, coord[env_idx], prev_c=prev_c, next_n=next_n, env_polar=polar[env_idx]
+            backbone,
+            name,
+            coord[env_idx],
+            prev_c=prev_c,
+            next_n=next_n,
+            env_polar=polar[env_idx],
+            env_elements=elements[env_idx],
+            env_hbond=roles[env_idx],
         )
-        seconds = time.perf_counter() - t0
+        seconds = time.process_time() - t0
         built = dict(zip(out_names, out_xyz, strict=True))
         crystal = {a: coord[s + i] for i, a in enumerate(names)}
         diffs = []
@@ -104,6 +119,7 @@ def score_structure(path: Path) -> dict:
         rows.append(
             {
                 "res": name,
+                "buried": n_beta >= BURIED_NEIGHBOURS,
                 "chi1_ok": diffs[0] <= 40.0,
                 "chi12_ok": diffs[0] <= 40.0 and (len(diffs) < 2 or diffs[1] <= 40.0),
                 "has_chi2": len(diffs) >= 2,
@@ -115,6 +131,10 @@ def score_structure(path: Path) -> dict:
     return {"rows": rows, "n_residues": len(starts) - 1}
 
 
+def _chi1_pct(rows: list[dict]) -> float | None:
+    return round(100.0 * float(np.mean([r["chi1_ok"] for r in rows])), 1) if rows else None
+
+
 def summarise(rows: list[dict]) -> dict:
     chi2 = [r for r in rows if r["has_chi2"]]
     return {
@@ -124,6 +144,7 @@ def summarise(rows: list[dict]) -> dict:
         "n_chi2": len(chi2),
         "rmsd_mean": round(float(np.mean([r["rmsd"] for r in rows])), 3),
         "ms_per_residue": round(1000.0 * float(np.mean([r["seconds"] for r in rows])), 2),
+        "ms_p95": round(1000.0 * float(np.percentile([r["seconds"] for r in rows], 95)), 2),
         "with_clash": int(sum(r["clashes"] > 0 for r in rows)),
     }
 
@@ -146,8 +167,14 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "sidechains",
         "all": summarise(every),
         "structures": per,
+        "buried": summarise([r for r in every if r["buried"]]),
+        "exposed": summarise([r for r in every if not r["buried"]]),
         "by_residue_chi1": {
             k: round(100.0 * np.mean([r["chi1_ok"] for r in v]), 1) for k, v in sorted(by_res.items())
+        },
+        "by_residue_chi1_buried_exposed": {
+            k: [_chi1_pct([r for r in v if r["buried"] == b]) for b in (True, False)]
+            for k, v in sorted(by_res.items())
         },
         "targets": {"chi1>=85": None, "chi12>=70": None},
         "wall_s": round(time.perf_counter() - t0, 1),

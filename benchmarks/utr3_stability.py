@@ -30,8 +30,15 @@ its alpha (13 values, 1e-2 .. 1e4) chosen by exact leave-one-out error on them: 
 result, computed by :func:`ridge_loo` (checked against ``RidgeCV`` on 5,500 sequences: same
 alpha, predictions within 1e-7; 20 s against 91 s there, minutes against 25 min on all data).
 
+Seed spread: ``--seeds N`` trains N ensembles of ``--ensemble E`` members on the same split (``--seed``
+draws the split; ensemble i has the training seeds seed+iE .. seed+iE+E-1, so no member is shared).
+``cnn_gru`` is the ensemble row (test Pearson r as mean ± sd over the N ensembles), ``single_model``
+the row of one network (mean ± sd over all N x E members, each scored alone); ``vs_ridge`` calls a row
+"above" / "below" the ridge only when the gap exceeds the row's sd, else "on par". The ridge is
+deterministic (one fit).
+
 Usage: python benchmarks/utr3_stability.py [--quick] [--data FILE] [--params JSON] [--threads N]
-    [--ensemble N] [--seed S] [--aux] [--screen N] [--partial FILE]
+    [--ensemble N] [--seeds N] [--seed S] [--aux] [--screen N] [--partial FILE]
 ``--quick``: 2,000 sequences, 3 epochs (an end-to-end check, not an accuracy figure).
 ``--screen N``: model selection on N training sequences: no ridge, no test metrics.
 Prints ONE JSON line.
@@ -123,6 +130,12 @@ def main() -> None:
         default=3,
         help="models trained with seeds seed..seed+N-1, predictions averaged",
     )
+    ap.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="N ensembles with disjoint training seeds on the same split: mean ± sd (default 1)",
+    )
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     ap.add_argument(
         "--partial",
@@ -154,6 +167,7 @@ def main() -> None:
     import numpy as np
     import pandas as pd
 
+    from components.common.spread import compare_to_reference, seed_summary
     from components.seqmodels import run
     from components.seqmodels.alphabet import DNA
     from components.seqmodels.config import SequenceConfig
@@ -212,14 +226,29 @@ def main() -> None:
     base_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    val_preds: list = []
+    val_preds: list = []  # one entry per member, in training order (ensemble i = members iE .. iE+E-1)
     test_preds: list = []
     fits: list = []
+    size = args.ensemble
+
+    def scores(y, preds: list) -> dict[str, float]:
+        return compute_metrics("regression", y[:, :1], np.mean(preds, axis=0))
 
     def report() -> dict:
-        """The JSON record of the ensemble of the members trained so far."""
-        val = compute_metrics("regression", va.y[:, :1], np.mean(val_preds, axis=0))
-        model = {} if args.screen else compute_metrics("regression", te.y[:, :1], np.mean(test_preds, axis=0))
+        """The JSON record of the members (and the complete ensembles) trained so far."""
+        groups = [range(i, i + size) for i in range(0, len(fits) - size + 1, size)]
+        ensembles = []
+        for g in groups:
+            ens = {"seeds": [args.seed + k for k in g]}
+            ens["val_pearson"] = round(scores(va.y, [val_preds[k] for k in g])["pearson"], 4)
+            if not args.screen:
+                ens |= {k: round(v, 4) for k, v in scores(te.y, [test_preds[k] for k in g]).items()}
+            ensembles.append(ens)
+        members = [
+            {"seed": args.seed + k, "val_pearson": round(scores(va.y, [val_preds[k]])["pearson"], 4)}
+            | ({} if args.screen else {"test_pearson": round(scores(te.y, [test_preds[k]])["pearson"], 4)})
+            for k in range(len(fits))
+        ]
         out = {
             "benchmark": "utr3_stability",
             "quick": args.quick,
@@ -229,27 +258,38 @@ def main() -> None:
             "n_test": len(te),
             "threads": torch.get_num_threads(),
             "params": params,
-            "ensemble": len(fits),
-            "ensemble_planned": args.ensemble,
+            "ensemble": size,
+            "seeds_planned": args.seeds,
             "targets": targets,
             "ridge_6mer": {k: round(v, 4) for k, v in base.items()}
             | {"alpha": alpha, "wall_s": round(base_s, 1)},
-            "cnn_gru": {k: round(v, 4) for k, v in model.items()}
-            | {
-                "val_pearson": round(val["pearson"], 4),
-                "val_pearson_members": [
-                    round(compute_metrics("regression", va.y[:, :1], p)["pearson"], 4) for p in val_preds
-                ],
-                "wall_s": round(time.perf_counter() - t0, 1),
-                "epochs": [f.epochs_run for f in fits],
-                "best_epoch": [f.best_epoch for f in fits],
-            },
+            "members": members,
+            "ensembles": ensembles,
+            "wall_s": round(time.perf_counter() - t0, 1),
+            "epochs": [f.epochs_run for f in fits],
+            "best_epoch": [f.best_epoch for f in fits],
         }
-        if not args.screen:
-            out["pearson_gain"] = round(model["pearson"] - base["pearson"], 4)
+        # the ensemble row and the single-network row: (validation r, test r) per seed
+        rows = {
+            "cnn_gru": [(e["val_pearson"], e.get("pearson")) for e in ensembles],
+            "single_model": [(m["val_pearson"], m.get("test_pearson")) for m in members],
+        }
+        for row, pairs in rows.items():
+            if not pairs:
+                continue
+            out[row] = {"val_pearson": seed_summary([v for v, _ in pairs])}
+            if not args.screen:
+                test = seed_summary([t for _, t in pairs])
+                out[row]["test_pearson"] = test
+                out[row]["pearson_gain"] = round(float(test["mean"]) - base["pearson"], 4)
+                out[row]["vs_ridge"] = (
+                    compare_to_reference(float(test["mean"]), float(test["sd"]), base["pearson"])
+                    if test["n"] >= 2
+                    else "one seed: no spread"
+                )
         return out
 
-    for k in range(args.ensemble):
+    for k in range(args.seeds * size):
         member = run.train(splits, cfg.replace(seed=args.seed + k), params, length=161)
         bundle, fit = member.bundle, member.result
         assert bundle is not None and fit is not None

@@ -1,6 +1,7 @@
 """The DynaSig flow: a recipe over :mod:`components.dynasig_ml.run`, tracked in MLflow.
 
-load -> signatures (one task per content-keyed chunk; threads, processes or a Dask cluster) -> prepare
+load -> signatures (content-keyed chunks: by default on a process pool sized to the cores inside one task;
+or one task per chunk on the flow's task runner: threads, processes or a Dask cluster) -> prepare
 -> fit (one task per model, concurrent) -> evaluate -> graphs -> coefficient map -> register the best
 model (chosen on validation data; alias ``champion`` only when it beats a comparable champion and its
 validation score beats the mean predictor beyond its interval).
@@ -18,14 +19,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from components.common.errors import DynamotifError, InputError
 from components.dynasig_ml import run as steps
 from components.dynasig_ml.config import DynasigConfig
+from components.dynasig_ml.crossval import CVResult
 from components.dynasig_ml.fit import ModelResult, best_result
-from components.dynasig_ml.signature_cache import SignatureChunk
+from components.dynasig_ml.signature_cache import SignatureChunk, compute_signature_chunks
 
 __all__ = ["dynasig_flow", "run_dynasig", "signature_chunk", "demo", "make_task_runner", "register_best"]
 
@@ -61,6 +64,19 @@ def signature_chunk(chunk: SignatureChunk) -> str:
     return str(steps.compute_chunk(chunk).path)
 
 
+@task(
+    name="signatures",
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=_retry_unless_input_error,
+    cache_policy=NO_CACHE,
+)
+def signature_pool(chunks: list[SignatureChunk], processes: int) -> dict[str, float]:
+    """Mutation + ENCoM signatures of every missing chunk on ``processes`` worker processes (a retry
+    resumes from the chunk files already written); returns what it cost per stage."""
+    return compute_signature_chunks(chunks, jobs=processes)[1]
+
+
 @task(name="prepare-data", cache_policy=NO_CACHE)
 def prepare_task(inputs: steps.Inputs, signatures: Any) -> steps.Prepared:
     return steps.prepare_data(inputs, signatures)
@@ -69,6 +85,11 @@ def prepare_task(inputs: steps.Inputs, signatures: Any) -> steps.Prepared:
 @task(name="fit-model", task_run_name="fit-{job.label}", cache_policy=NO_CACHE)
 def fit_task(prepared: steps.Prepared, job: steps.FitJob, config: DynasigConfig) -> ModelResult:
     return steps.fit_job(prepared, job, config)
+
+
+@task(name="cross-validate", task_run_name="cv-{job.label}", cache_policy=NO_CACHE)
+def cv_task(prepared: steps.Prepared, job: steps.FitJob, config: DynasigConfig) -> CVResult:
+    return steps.cross_validate_job(prepared, job, config)
 
 
 @task(name="evaluate", task_run_name="evaluate-{result.label}", cache_policy=NO_CACHE)
@@ -93,10 +114,23 @@ def register_task(
     return register_best(inputs, prepared, best, evaluation)
 
 
+#: task runners of :func:`run_dynasig`: ``pool`` is threads for the tasks and a process pool for signatures
+RUNNERS = ("pool", "threads", "processes")
+
+
+def cpu_count() -> int:
+    """Cores this process may run on (its CPU affinity where the platform tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def make_task_runner(
     kind: str = "threads", workers: int | None = None, dask_address: str | None = None
 ) -> Any:
-    """``threads`` (default), ``processes`` or, with ``dask_address``, an existing Dask cluster."""
+    """``threads`` (also what ``pool`` runs its tasks on), ``processes`` or, with ``dask_address``, an
+    existing Dask cluster."""
     if dask_address:
         try:
             from prefect_dask import DaskTaskRunner
@@ -105,20 +139,25 @@ def make_task_runner(
         return DaskTaskRunner(address=dask_address)
     from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
-    n = workers or max(1, os.cpu_count() or 1)
+    n = workers or cpu_count()
     if kind == "processes":
         return ProcessPoolTaskRunner(max_workers=n)
-    if kind == "threads":
+    if kind in ("threads", "pool"):
         return ThreadPoolTaskRunner(max_workers=n)
-    raise InputError(f"unknown task runner {kind!r}: use threads or processes")
+    raise InputError(f"unknown task runner {kind!r}: use {', '.join(RUNNERS)}")
 
 
-def _signatures(inputs: steps.Inputs) -> Any:
+def _signatures(inputs: steps.Inputs, processes: int) -> tuple[Any, dict[str, float]]:
+    """The run's signatures and what they cost: on ``processes`` worker processes inside one task, or
+    (``processes`` = 0) one task per chunk on the flow's task runner."""
     chunks = steps.plan_signatures(inputs)
     if not chunks:
-        return steps.gather_signatures(inputs) if inputs.config.signatures else None
+        return (steps.gather_signatures(inputs) if inputs.config.signatures else None), {}
+    if processes > 0:
+        stats = signature_pool(chunks, processes)
+        return steps.gather_signatures(inputs, [c.path for c in chunks]), stats
     futures = [signature_chunk.submit(c) for c in chunks]
-    return steps.gather_signatures(inputs, [f.result() for f in futures])
+    return steps.gather_signatures(inputs, [f.result() for f in futures]), {}
 
 
 def _log_model(
@@ -171,6 +210,34 @@ def _log_best(
     return best, best_eval
 
 
+def _cross_validate_and_log(
+    inputs: steps.Inputs, prepared: steps.Prepared
+) -> tuple[list[CVResult], CVResult]:
+    """Outer cross-validation: every model over the folds (concurrently), the per-fold selection; one
+    nested run per model with its out-of-fold predictions, the selection's on the parent run."""
+    from flows import tracking
+
+    cfg = inputs.config
+    futures = [cv_task.submit(prepared, job, cfg) for job in steps.plan_fits(cfg)]
+    results = [f.result() for f in futures]
+    selected = steps.select_cv(prepared, results)
+    for res in [*results, selected]:
+        png = steps.cv_graph(res, inputs.out_dir)  # pyplot: one thread
+        with tracking.nested_run(res.label):
+            tracking.log_params({"split": cfg.split, "validation": cfg.validation, "n_folds": len(res.folds)})
+            tracking.log_metrics({f"oof_{k}": v for k, v in res.metrics.items()})
+            tracking.log_table(res.predictions(), "oof_predictions.csv")
+            tracking.log_table(pd.DataFrame(res.chosen()), "folds.csv")
+            tracking.log_artifact(png, "plots")
+    tracking.log_table(steps.cv_rows([*results, selected]), "summary.csv")
+    tracking.log_table(selected.predictions(), "oof_predictions.csv")
+    tracking.log_table(pd.DataFrame(selected.chosen()), "selected_per_fold.csv")
+    tracking.log_metrics({f"oof_{k}": v for k, v in selected.metrics.items()})
+    tracking.log_artifact(inputs.out_dir / selected.label / "out_of_fold.png", "plots")
+    tracking.set_tags({"best_model": selected.label, "registered_model": "none (outer cross-validation)"})
+    return results, selected
+
+
 def register_best(
     inputs: steps.Inputs, prepared: steps.Prepared, best: ModelResult, evaluation: steps.Evaluation
 ) -> dict[str, Any]:
@@ -208,12 +275,16 @@ def register_best(
 
 
 @flow(name="dynasig", validate_parameters=False)
-def dynasig_flow(config: DynasigConfig | dict[str, Any]) -> dict[str, Any]:
+def dynasig_flow(
+    config: DynasigConfig | dict[str, Any], signature_processes: int | None = None
+) -> dict[str, Any]:
     """Run the DynaSig-ML protocol with honest selection; everything goes to MLflow.
 
-    ``config`` may be a mapping of the config's options (a deployment's JSON parameters). Returns the
-    summary (also ``<work_dir>/summary.json``): parent run id, per-model metrics with intervals, the
-    best model, registration result, warnings and the local output folder.
+    ``config`` may be a mapping of the config's options (a deployment's JSON parameters).
+    ``signature_processes``: worker processes of the signature step (None: one per core; 0: one task
+    per chunk on the flow's task runner instead). Returns the summary (also ``<work_dir>/summary.json``):
+    parent run id, per-model metrics with intervals, the best model, registration result, warnings and
+    the local output folder.
     """
     from flows import tracking
 
@@ -229,12 +300,21 @@ def dynasig_flow(config: DynasigConfig | dict[str, Any]) -> dict[str, Any]:
         dataset_hash=inputs.dataset_hash,
     ) as run:
         t0 = time.perf_counter()
-        prepared = prepare_task(inputs, _signatures(inputs))
+        processes = cpu_count() if signature_processes is None else signature_processes
+        signatures, cost = _signatures(inputs, processes)
+        prepared = prepare_task(inputs, signatures)
         timings["signatures_s"] = time.perf_counter() - t0
+        timings.update({f"signatures_{k}": v for k, v in cost.items() if k.endswith("_s")})
         tracking.log_metrics(prepared.counts())
         for note in prepared.warnings:
             log.warning("%s", note)
         t0 = time.perf_counter()
+        if prepared.folds:  # outer cross-validation: evaluated, nothing registered
+            cvs, selected = _cross_validate_and_log(inputs, prepared)
+            timings["fit_s"] = time.perf_counter() - t0
+            tracking.log_metrics(timings)
+            extra = {"run_id": run.info.run_id, "registration": None, "timings": timings}
+            return steps.summarize_cv(inputs, prepared, cvs, selected, extra=extra)
         results, evaluations = _fit_and_log(inputs, prepared)
         timings["fit_s"] = time.perf_counter() - t0
         best, best_eval = _log_best(inputs, results, evaluations)
@@ -252,15 +332,22 @@ def dynasig_flow(config: DynasigConfig | dict[str, Any]) -> dict[str, Any]:
 def run_dynasig(
     config: DynasigConfig,
     *,
-    runner: str = "threads",
+    runner: str = "pool",
     workers: int | None = None,
     dask_address: str | None = None,
 ) -> dict[str, Any]:
-    """Check the inputs, then run :func:`dynasig_flow` on the chosen task runner
-    (``threads``/``processes``/Dask address). Bad input fails before any Prefect or MLflow run exists."""
+    """Check the inputs, then run :func:`dynasig_flow` on the chosen task runner.
+
+    ``pool`` (default): tasks on threads, signatures (mutation + ENCoM, the CPU-bound part) on a pool of
+    ``workers`` processes (default: one per core). ``threads`` / ``processes`` / a Dask address: one task
+    per signature chunk on that runner. Bad input fails before any Prefect or MLflow run exists.
+    """
+    if runner not in RUNNERS:
+        raise InputError(f"unknown task runner {runner!r}: use {', '.join(RUNNERS)}")
     steps.load_inputs(config)
     task_runner = make_task_runner(runner, workers, dask_address)
-    return dynasig_flow.with_options(task_runner=task_runner)(config)
+    processes = (workers or cpu_count()) if runner == "pool" and not dask_address else 0
+    return dynasig_flow.with_options(task_runner=task_runner)(config, signature_processes=processes)
 
 
 def demo(out_dir: Path) -> None:

@@ -41,7 +41,10 @@ class DynasigConfig:
     features : tuple of str
         Extra per-variant predictor columns (e.g. ``mcfold_energy``).
     split : str
-        Train/test split: ``random:0.2`` (default, seeded), ``n_mut:3``, ``column:NAME``, ``ids:FILE``.
+        Train/test split: ``random:0.2`` (default, seeded), ``n_mut:3``, ``column:NAME``, ``ids:FILE``;
+        or an outer cross-validation, ``cv:K`` (random folds) or ``cv-grouped:K`` (folds by mutated
+        position: for single mutants, by residue), which reports out-of-fold predictions over every
+        variant and registers no model.
     models : tuple of str
         Model specs (``lasso``, ``rf``, ``hgb:max_iter=100``, a dotted class path with params).
     predictors : tuple of str

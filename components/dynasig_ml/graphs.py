@@ -1,6 +1,7 @@
 """Performance graphs (matplotlib, Agg backend): each function returns a ``Figure``.
 
 * :func:`plot_pred_vs_measured`: test predictions against measures, annotated with R² and EF10 %;
+* :func:`plot_out_of_fold`: out-of-fold predictions of an outer cross-validation against measures;
 * :func:`plot_r2_vs_alpha`: validation (and test, reporting only) R² along the LASSO α grid at the chosen β;
 * :func:`plot_r2_vs_beta`: best validation R² per β (and the test R² of that choice);
 * :func:`plot_coefficients`: LASSO signature coefficients along the sequence, one marker style per bead type.
@@ -20,7 +21,14 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from components.dynasig_ml.fit import ModelResult  # noqa: E402
 
-__all__ = ["plot_pred_vs_measured", "plot_r2_vs_alpha", "plot_r2_vs_beta", "plot_coefficients", "save_figure"]
+__all__ = [
+    "plot_pred_vs_measured",
+    "plot_out_of_fold",
+    "plot_r2_vs_alpha",
+    "plot_r2_vs_beta",
+    "plot_coefficients",
+    "save_figure",
+]
 
 
 def plot_pred_vs_measured(result: ModelResult) -> Figure:
@@ -41,6 +49,23 @@ def plot_pred_vs_measured(result: ModelResult) -> Figure:
     ax.set_xlabel(f"predicted {result.fitted.target}")
     ax.set_ylabel(f"measured {result.fitted.target}")
     ax.set_title(f"{result.label} (test)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_out_of_fold(label: str, y: np.ndarray, oof: np.ndarray, metrics: dict[str, float]) -> Figure:
+    """Out-of-fold predictions ``oof`` (NaN: never tested) against the measures ``y``."""
+    tested = np.isfinite(oof)
+    p, m = oof[tested], y[tested]
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(p, m, s=8, alpha=0.5, edgecolors="none")
+    lo, hi = float(min(p.min(), m.min())), float(max(p.max(), m.max()))
+    ax.plot([lo, hi], [lo, hi], color="grey", lw=0.8, ls="--")
+    text = f"R² = {metrics['r2']:.3f}\nr = {metrics['pearson_r']:.3f}\nρ = {metrics['spearman_rho']:.3f}"
+    ax.text(0.04, 0.96, f"{text}\nn = {int(tested.sum())}", transform=ax.transAxes, va="top", fontsize=10)
+    ax.set_xlabel("predicted (out of fold)")
+    ax.set_ylabel("measured")
+    ax.set_title(f"{label} (out-of-fold)")
     fig.tight_layout()
     return fig
 

@@ -59,8 +59,9 @@ def variant_signatures(
 ) -> SignatureSet:
     """Entropic Signatures of ``variants`` of the WT structure ``wt`` (path or AtomArray).
 
-    ``timings``, when given, receives the seconds spent in mutation (``mutation_s``) and in ENCoM
-    (``signatures_s``).
+    ``timings``, when given, accumulates the seconds spent in mutation (``mutation_s``) and in ENCoM
+    (``signatures_s``), the latter split into building the Hessian (``matrix_s``: beads, topology,
+    contact areas, Hessian terms; ``contacts_s`` alone) and its eigendecomposition (``eigh_s``).
 
     Raises
     ------
@@ -80,6 +81,7 @@ def variant_signatures(
     blocks = []
     texts = ["" if k == "WT" else k for k in keys]
     t_mut = t_sig = 0.0
+    stages = {"matrix_s": 0.0, "contacts_s": 0.0, "eigh_s": 0.0}
     t0 = time.perf_counter()
     for _name, mutant in mutate_many(atoms, texts):
         t1 = time.perf_counter()
@@ -87,6 +89,10 @@ def variant_signatures(
         res = compute_signatures(mutant, betas=list(betas), params=params, name=f"variant {_name}")
         t0 = time.perf_counter()
         t_sig += t0 - t1
+        st = res.timings
+        stages["matrix_s"] += sum(st.get(k, 0.0) for k in ("beads", "topology", "contacts", "hessian"))
+        stages["contacts_s"] += st.get("contacts", 0.0)
+        stages["eigh_s"] += st.get("eigh", 0.0)
         labs = signature_labels(res.labels)
         if labels is None:
             labels = labs
@@ -99,6 +105,8 @@ def variant_signatures(
     if timings is not None:
         timings["mutation_s"] = timings.get("mutation_s", 0.0) + t_mut
         timings["signatures_s"] = timings.get("signatures_s", 0.0) + t_sig
+        for key, value in stages.items():
+            timings[key] = timings.get(key, 0.0) + value
     return SignatureSet(keys, np.asarray(betas, dtype=float), labels, values)
 
 

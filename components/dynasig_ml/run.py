@@ -11,6 +11,8 @@ MLflow), ``mlproject/MLproject`` and the benchmarks. Each step takes and returns
     prepare_data(inputs, signatures)         -> Prepared      (aligned dataset + train/test split)
     plan_fits(config)                        -> [FitJob]      (unique labels)
     fit_job(prepared, job)                   -> ModelResult   (selection on validation data only)
+    cross_validate_job(prepared, job, cfg)   -> CVResult      (outer cv:K / cv-grouped:K splits only)
+    select_cv(prepared, cv_results)          -> CVResult      (per outer fold, best inner validation)
     evaluate(result, config)                 -> Evaluation    (bootstrap intervals, reliability)
     model_graphs(result, out_dir)            -> {name: png}
     coefficient_map(inputs, results)         -> CoefficientMap | None
@@ -39,6 +41,7 @@ import pandas as pd
 from components.common.errors import DynamotifWarning, InputError
 from components.dynasig_ml.coefmap import CoefficientMap, map_coefficients
 from components.dynasig_ml.config import DynasigConfig
+from components.dynasig_ml.crossval import CVResult, cross_validate, select_per_fold
 from components.dynasig_ml.data import Dataset, SignatureSet, build_dataset, load_signatures
 from components.dynasig_ml.fit import ModelResult, best_result, fit_model, fit_plan
 from components.dynasig_ml.metrics import CI_METRICS, bootstrap_ci, improvement_ci
@@ -52,7 +55,7 @@ from components.dynasig_ml.signature_cache import (
     load_chunks,
     plan_chunks,
 )
-from components.dynasig_ml.splits import Split, make_split, validation_folds
+from components.dynasig_ml.splits import Split, is_outer_cv, make_split, outer_folds, validation_folds
 from components.mutation.variants import canonical_variant
 
 __all__ = [
@@ -69,6 +72,11 @@ __all__ = [
     "prepare_data",
     "plan_fits",
     "fit_job",
+    "cross_validate_job",
+    "select_cv",
+    "cv_rows",
+    "cv_graph",
+    "summarize_cv",
     "evaluate",
     "model_graphs",
     "coefficient_map",
@@ -124,12 +132,17 @@ class Inputs:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The aligned dataset, its split and the warnings raised while building them."""
+    """The aligned dataset, its split and the warnings raised while building them.
+
+    Under an outer cross-validation (``cv:K``, ``cv-grouped:K``) ``folds`` holds its K splits and
+    ``split`` trains on every variant and tests none.
+    """
 
     data: Dataset
     split: Split
     warnings: tuple[str, ...] = ()
     n_rejected: int = 0
+    folds: tuple[Split, ...] = ()
 
     def counts(self) -> dict[str, int]:
         return {
@@ -249,8 +262,8 @@ def load_inputs(config: DynasigConfig) -> Inputs:
             wanted.append("WT")
         keys = tuple(dict.fromkeys(wanted))
     data, _ = _dataset(cfg, table, sigs)
-    split = make_split(cfg.split, data, seed=cfg.seed)
-    validation_folds(split.train, cfg.validation, seed=cfg.seed, ids=data.ids)
+    for fold in _splits(cfg, data)[1] or [make_split(cfg.split, data, seed=cfg.seed)]:
+        validation_folds(fold.train, cfg.validation, seed=cfg.seed, ids=data.ids)
     out_dir.mkdir(parents=True, exist_ok=True)
     dataset_hash = hashlib.sha256((frame_sha256(table) + file_sha256(cfg.structure)).encode()).hexdigest()
     return Inputs(cfg, table, keys, dataset_hash, out_dir, n_rejected)
@@ -282,8 +295,8 @@ def prepare_data(inputs: Inputs, signatures: SignatureSet | None) -> Prepared:
     """Align the table with the signatures and split it (dropped-row warnings are collected)."""
     cfg = inputs.config
     data, caught = _dataset(cfg, inputs.table, signatures)
-    split = make_split(cfg.split, data, seed=cfg.seed)
-    if split.test.size < MIN_SELECTION_ROWS:
+    split, folds = _splits(cfg, data)
+    if not folds and split.test.size < MIN_SELECTION_ROWS:
         caught.append(
             f"the test set has {split.test.size} variants (< {MIN_SELECTION_ROWS}): its metrics are "
             "noisy, read them with their confidence intervals"
@@ -292,7 +305,15 @@ def prepare_data(inputs: Inputs, signatures: SignatureSet | None) -> Prepared:
         caught.append(
             f"{inputs.n_rejected} invalid variant row(s) left out (see {inputs.out_dir / 'rejected.csv'})"
         )
-    return Prepared(data, split, tuple(caught), inputs.n_rejected)
+    return Prepared(data, split, tuple(caught), inputs.n_rejected, tuple(folds))
+
+
+def _splits(cfg: DynasigConfig, data: Dataset) -> tuple[Split, list[Split]]:
+    """The train/test split, or for an outer cross-validation (all rows, none) and its folds."""
+    if not is_outer_cv(cfg.split):
+        return make_split(cfg.split, data, seed=cfg.seed), []
+    folds = outer_folds(cfg.split, data, seed=cfg.seed)
+    return Split(np.arange(len(data)), np.zeros(0, dtype=np.int64), cfg.split), folds
 
 
 def plan_fits(config: DynasigConfig) -> list[FitJob]:
@@ -321,6 +342,82 @@ def fit_job(prepared: Prepared, job: FitJob, config: DynasigConfig) -> ModelResu
         seed=config.seed,
         label=job.label,
     )
+
+
+def cross_validate_job(prepared: Prepared, job: FitJob, config: DynasigConfig) -> CVResult:
+    """One model over the outer folds: β/α chosen inside each fold's training variants, the held-out
+    fold predicted once; out-of-fold predictions and their metrics."""
+    return cross_validate(
+        prepared.data,
+        prepared.folds,
+        job.spec,
+        predictors=job.predictors,
+        betas=fit_betas(config, prepared.data.signatures),
+        validation=config.validation,
+        seed=config.seed,
+        label=job.label,
+    )
+
+
+def select_cv(prepared: Prepared, results: Sequence[CVResult]) -> CVResult:
+    """The honestly selected model (label ``selected``): in every outer fold, the candidate with the best
+    inner validation R² (the held-out fold never takes part in the choice)."""
+    return select_per_fold(prepared.data, prepared.folds, results, label="selected")
+
+
+def cv_graph(result: CVResult, out_dir: str | Path) -> Path:
+    """PNG of the out-of-fold predictions against the measures: ``out_dir/<label>/out_of_fold.png``."""
+    from components.dynasig_ml.graphs import plot_out_of_fold, save_figure
+
+    fig = plot_out_of_fold(result.label, result.y, result.oof, result.metrics)
+    return save_figure(fig, Path(out_dir) / result.label / "out_of_fold.png")
+
+
+def cv_rows(results: Sequence[CVResult]) -> pd.DataFrame:
+    """One row per model (and the selection): out-of-fold metrics and the mean inner validation R²."""
+    rows = []
+    for res in results:
+        chosen = res.chosen()
+        rows.append(
+            {
+                "model": res.label,
+                "chosen": ";".join(sorted({str(c["model"]) for c in chosen})),
+                "mean_inner_val_r2": float(np.mean([float(c["val_r2"]) for c in chosen])),  # type: ignore[arg-type]
+                **{f"oof_{k}": v for k, v in res.metrics.items()},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def summarize_cv(
+    inputs: Inputs,
+    prepared: Prepared,
+    results: Sequence[CVResult],
+    selected: CVResult,
+    *,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Summary of an outer cross-validation (also ``out_dir/summary.json``; out-of-fold predictions of
+    every model in ``out_dir/oof/<label>.csv``)."""
+    from components.common.io import write_json, write_table
+
+    for res in [*results, selected]:
+        write_table(res.predictions(), inputs.out_dir / "oof" / f"{res.label}.csv")
+    summary = {
+        "out_dir": str(inputs.out_dir),
+        "dataset_hash": inputs.dataset_hash,
+        "best": selected.label,
+        "selected_per_fold": selected.chosen(),
+        "models": cv_rows([*results, selected]).to_dict(orient="records"),
+        "folds": [s.describe() for s in prepared.folds],
+        "warnings": list(prepared.warnings),
+        **prepared.split.describe(),
+        **prepared.counts(),
+        **(extra or {}),
+    }
+    summary = _finite(summary)
+    write_json(summary, inputs.out_dir / "summary.json")
+    return summary
 
 
 def evaluate(result: ModelResult, config: DynasigConfig) -> Evaluation:
@@ -507,6 +604,17 @@ def run(config: DynasigConfig, *, jobs: int = 1, progress: bool = True) -> dict[
     timings["signatures_s"] = time.perf_counter() - t0
     prepared = prepare_data(inputs, sigs)
     t0 = time.perf_counter()
+    if prepared.folds:
+        cvs = [cross_validate_job(prepared, job, config) for job in plan_fits(config)]
+        selected = select_cv(prepared, cvs)
+        timings["fit_s"] = time.perf_counter() - t0
+        for cv in [*cvs, selected]:
+            cv_graph(cv, inputs.out_dir)
+        write_json(config.to_dict(), inputs.out_dir / "params.json")
+        write_json(
+            _finite({f"oof_{k}": v for k, v in selected.metrics.items()}), inputs.out_dir / "metrics.json"
+        )
+        return summarize_cv(inputs, prepared, cvs, selected, extra={"timings": timings})
     results = [fit_job(prepared, job, config) for job in plan_fits(config)]
     evaluations = [evaluate(r, config) for r in results]
     timings["fit_s"] = time.perf_counter() - t0

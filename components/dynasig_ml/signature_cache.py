@@ -6,17 +6,18 @@ Variants are cut into chunks; each chunk's Entropic Signatures (mutation + ENCoM
 bytes, the variant keys of the chunk, the β list and the ENCoM parameter values. A rerun (after a crash,
 or another run on the same data) computes only the chunks whose file is missing. Every caller goes
 through here: the Prefect flow (one task per chunk), ``python -m components.dynasig_ml`` and the
-benchmarks (a process pool, :func:`compute_signature_chunks`).
+benchmarks (a process pool sized to the cores, :func:`compute_signature_chunks`).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from components.dynasig_ml.data import SignatureSet, load_signatures, save_signatures
@@ -46,13 +47,26 @@ class SignatureChunk:
 
 @dataclass(frozen=True)
 class ChunkStats:
-    """What computing a chunk cost (zeros when it was cached)."""
+    """What computing a chunk cost (zeros when it was cached).
+
+    ``timings`` holds the seconds of each stage summed over the chunk's variants: ``mutation_s``,
+    ``signatures_s`` (all of ENCoM), within it ``matrix_s`` (beads, topology, contact areas, Hessian;
+    ``contacts_s`` alone) and ``eigh_s`` (eigendecomposition); ``cpu_s`` is the CPU time of the
+    process that computed the chunk, from mutation to the written file.
+    """
 
     path: Path
     n: int
     cached: bool
-    mutation_s: float = 0.0
-    signatures_s: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def mutation_s(self) -> float:
+        return self.timings.get("mutation_s", 0.0)
+
+    @property
+    def signatures_s(self) -> float:
+        return self.timings.get("signatures_s", 0.0)
 
 
 def plan_chunks(
@@ -85,18 +99,14 @@ def compute_chunk(chunk: SignatureChunk) -> ChunkStats:
         return ChunkStats(chunk.path, len(chunk.variants), cached=True)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     timings: dict[str, float] = {}
+    cpu0 = time.process_time()
     sigs = variant_signatures(
         chunk.wt, list(chunk.variants), list(chunk.betas), params=chunk.params, timings=timings
     )
     chunk.path.parent.mkdir(parents=True, exist_ok=True)
-    save_signatures(sigs, chunk.path)
-    return ChunkStats(
-        chunk.path,
-        len(chunk.variants),
-        cached=False,
-        mutation_s=timings.get("mutation_s", 0.0),
-        signatures_s=timings.get("signatures_s", 0.0),
-    )
+    save_signatures(sigs, chunk.path)  # atomic: a chunk file is complete or absent
+    timings["cpu_s"] = time.process_time() - cpu0
+    return ChunkStats(chunk.path, len(chunk.variants), cached=False, timings=timings)
 
 
 def load_chunks(paths: Sequence[str | Path]) -> SignatureSet:
@@ -104,21 +114,48 @@ def load_chunks(paths: Sequence[str | Path]) -> SignatureSet:
     return SignatureSet.concat([load_signatures(p) for p in paths])
 
 
+#: what a pool worker imports once, before it forks per worker (mutation + ENCoM + signature I/O)
+_PRELOAD = ["components.dynasig_ml.pipeline", "components.encom.engine", "components.mutation"]
+
+_STAGES = ("mutation_s", "signatures_s", "matrix_s", "contacts_s", "eigh_s", "cpu_s")
+
+
+def _worker_init() -> None:
+    """One BLAS thread per worker process (parallelism is over variants), heap kept for Hessians."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    from threadpoolctl import threadpool_limits
+
+    from components.encom.runtime import tune_allocator
+
+    threadpool_limits(limits=1)  # numpy's BLAS was loaded by the server: limit it now, for good
+    tune_allocator()
+
+
 def compute_signature_chunks(
     chunks: Sequence[SignatureChunk], *, jobs: int = 1, progress: bool = True
 ) -> tuple[SignatureSet, dict[str, float]]:
     """Compute the missing chunks on ``jobs`` processes; return all signatures and what it cost.
 
+    Workers are forked from a server process that imported the mutation and ENCoM code once
+    (``forkserver``: safe from a process running threads, such as a Prefect flow), so starting them
+    costs a fork, not an interpreter; each keeps one BLAS thread. Chunks go out in order and are
+    accounted as they finish. Results are those of :func:`compute_chunk` in this process, bit for bit.
+
     Returns
     -------
     signatures, stats
-        ``stats``: ``mutation_cpu_s``, ``signatures_cpu_s``, ``n_computed``, ``n_cached``, ``wall_s``.
+        ``stats``: summed worker seconds per stage (``mutation_cpu_s``, ``signatures_cpu_s``,
+        ``matrix_cpu_s``, ``contacts_cpu_s``, ``eigh_cpu_s``; see :class:`ChunkStats`), ``n_computed``,
+        ``n_cached``, ``jobs``, ``wall_s`` and ``cpu_s`` (CPU time of this process plus that of the
+        workers while computing chunks; their start-up is not counted).
     """
     from tqdm.auto import tqdm
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     todo = [c for c in chunks if not c.path.exists()]
-    stats: dict[str, float] = {"mutation_cpu_s": 0.0, "signatures_cpu_s": 0.0, "n_computed": 0}
+    jobs = max(1, min(jobs, len(todo)))
+    stats: dict[str, float] = {f"{k[:-2]}_cpu_s": 0.0 for k in _STAGES}
+    stats.update(n_computed=0, jobs=jobs)
     bar = tqdm(
         total=sum(len(c.variants) for c in todo),
         unit="variant",
@@ -128,23 +165,32 @@ def compute_signature_chunks(
     )
 
     def account(res: ChunkStats) -> None:
-        stats["mutation_cpu_s"] += res.mutation_s
-        stats["signatures_cpu_s"] += res.signatures_s
+        for key in _STAGES:
+            stats[f"{key[:-2]}_cpu_s"] += res.timings.get(key, 0.0)
         stats["n_computed"] += res.n
         bar.update(res.n)
 
     try:
-        if jobs <= 1 or len(todo) <= 1:
+        if jobs <= 1:
             for c in todo:
                 account(compute_chunk(c))
         else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for res in pool.map(compute_chunk, todo):
-                    account(res)
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(_PRELOAD)
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init) as pool:
+                futures = [pool.submit(compute_chunk, c) for c in todo]
+                try:
+                    for fut in as_completed(futures):
+                        account(fut.result())
+                except BaseException:
+                    for fut in futures:
+                        fut.cancel()
+                    raise
     finally:
         bar.close()
     total = sum(len(c.variants) for c in chunks)
     stats["n_cached"] = total - stats["n_computed"]
     stats["wall_s"] = time.perf_counter() - t0
+    stats["cpu_s"] = stats.pop("cpu_cpu_s") + time.process_time() - cpu0
     sigs = load_chunks([c.path for c in chunks])
     return sigs, stats

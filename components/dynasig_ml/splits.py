@@ -35,11 +35,13 @@ A position mutated in every training mutant (a shared background mutation) is ne
 two position schemes.
 
 Outer cross-validation (:func:`outer_folds`): ``cv:5`` is seeded random 5-fold CV and ``cv-grouped:5``
-5-fold CV grouped by mutated position (for single mutants: folds by residue, the GB1 protocol of
-Nisthal et al. 2019), built with the same rule as ``cv-positions``. With ``cv:K`` and with single
-mutants every variant is tested exactly once, so out-of-fold predictions cover the whole dataset; a
-multi-mutant under ``cv-grouped`` is tested in every fold holding out one of its positions (the WT in
-none). Each fold is a :class:`Split` whose training side is again partitioned for selection.
+5-fold CV grouped by mutated position, built with the rule of ``cv-strict``
+(:func:`strict_position_folds`): no tested variant has a mutated position seen in its fold's training
+set, and the test folds are disjoint. For single mutants these are folds by residue (the GB1 protocol
+of Nisthal et al. 2019) and every variant is tested exactly once, as under ``cv:K``, so out-of-fold
+predictions cover the whole dataset; a multi-mutant whose positions fall into several groups is tested
+nowhere (and the WT never). Each fold is a :class:`Split` whose training side is again partitioned for
+selection.
 """
 
 from __future__ import annotations
@@ -257,7 +259,8 @@ def outer_folds(spec: str, data: Dataset, *, seed: int = 0) -> list[Split]:
             (np.sort(np.concatenate(chunks[:i] + chunks[i + 1 :])), np.sort(chunks[i])) for i in range(k)
         ]
     else:
-        pairs = _position_folds(np.arange(n), k, list(data.ids), seed, spec)
+        positions = [mutation_positions(key) for key in data.ids]
+        pairs = strict_position_folds(positions, k, seed=seed, spec=spec)
     return [Split(train=tr, test=te, spec=f"{spec} fold {i + 1}") for i, (tr, te) in enumerate(pairs)]
 
 
@@ -372,8 +375,12 @@ def _position_units(sets: list[set[Hashable]], k: int) -> list[list[Hashable]]:
     return units
 
 
+def _role(spec: str) -> str:
+    return "split" if is_outer_cv(spec) else "validation"
+
+
 def strict_position_folds(
-    positions: Sequence[Sequence[Hashable]], k: int, *, seed: int = 0
+    positions: Sequence[Sequence[Hashable]], k: int, *, seed: int = 0, spec: str | None = None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """K disjoint folds where no validation variant has a mutated position seen in its fit.
 
@@ -385,6 +392,8 @@ def strict_position_folds(
         Number of folds (>= 2).
     seed
         Seeds the dealing of position units into folds.
+    spec
+        What errors call the scheme (default ``cv-strict:K``).
 
     Returns
     -------
@@ -399,12 +408,12 @@ def strict_position_folds(
         Fewer mutated positions than ``k``, or a fold left without validation variants or with fewer
         than two fitting variants.
     """
-    spec = f"cv-strict:{k}"
+    spec = spec or f"cv-strict:{k}"
     sets = _without_background(positions)
     distinct = set().union(*sets)
     if len(distinct) < k:
         raise InputError(
-            f"validation {spec!r}: the training variants mutate only {len(distinct)} position(s) "
+            f"{_role(spec)} {spec!r}: the training variants mutate only {len(distinct)} position(s) "
             f"(not counting background mutations shared by all), need >= {k}"
         )
     units = _position_units(sets, k)
@@ -426,7 +435,7 @@ def strict_position_folds(
         fit = np.array([j for j, gs in enumerate(groups) if i not in gs], dtype=np.int64)
         if fit.size < 2 or val.size == 0:
             raise InputError(
-                f"validation {spec!r}: fold {i + 1} leaves {fit.size} fitting and {val.size} validation "
+                f"{_role(spec)} {spec!r}: fold {i + 1} leaves {fit.size} fitting and {val.size} held-out "
                 "rows (variants whose positions all lie in its held-out group); use fewer folds"
             )
         folds.append((fit, val))

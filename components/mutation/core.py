@@ -18,7 +18,7 @@ import numpy as np
 
 from components.common.errors import DynamotifWarning, InputError
 from components.mutation.nucleic import ALL_BASE_ATOMS, FRAME_ATOMS, place_base
-from components.mutation.protein import BACKBONE_ATOMS, CLASH_ANGSTROM, place_side_chain
+from components.mutation.protein import BACKBONE_ATOMS, CLASH_ANGSTROM, hbond_roles, place_side_chain
 from components.mutation.variants import (
     AMINO_ACIDS_1TO3,
     AMINO_ACIDS_3TO1,
@@ -126,7 +126,9 @@ class Mutator:
         self._cache: dict[tuple[ResidueKey, str], struc.AtomArray] = {}
         self._cache_protein: dict[tuple[ResidueKey, str], dict[ResidueKey, struc.AtomArray]] = {}
         self._wt_coord = self.wt.coord.astype(np.float64)
-        self._polar = np.isin(np.char.upper(self.wt.element.astype(str)), ["N", "O"])
+        self._elements = np.char.upper(self.wt.element.astype(str))
+        self._polar = np.isin(self._elements, ["N", "O"])
+        self._hbond = hbond_roles(self.wt.res_name, self.wt.atom_name)
 
     # ------------------------------------------------------------------ helpers
     def residue(self, key: ResidueKey) -> struc.AtomArray:
@@ -182,10 +184,21 @@ class Mutator:
         next_n = self._peptide_partner(key, env_index, coord, backbone["C"], "N", +1)
         n_wt = self.wt.array_length()
         polar = np.zeros(len(env_index), dtype=bool)
+        elements = np.full(len(env_index), "C", dtype="<U2")
+        roles = np.zeros(len(env_index), dtype=np.int8)
         in_wt = env_index < n_wt
         polar[in_wt] = self._polar[env_index[in_wt]]
+        elements[in_wt] = self._elements[env_index[in_wt]]
+        roles[in_wt] = self._hbond[env_index[in_wt]]
         sc_names, sc_elem, sc_coord, info = place_side_chain(
-            backbone, new, env, prev_c=prev_c, next_n=next_n, env_polar=polar
+            backbone,
+            new,
+            env,
+            prev_c=prev_c,
+            next_n=next_n,
+            env_polar=polar,
+            env_elements=elements,
+            env_hbond=roles,
         )
         kept = res[np.isin(res.atom_name, ["N", "CA", "C", "O"])].copy()
         kept.coord = np.array([backbone[a] for a in kept.atom_name], dtype=np.float32)

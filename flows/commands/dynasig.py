@@ -40,7 +40,10 @@ def register(app: typer.Typer) -> None:
             [], "--features", help="Extra predictor column (repeatable), e.g. mcfold_energy."
         ),
         split: str | None = typer.Option(
-            None, "--split", help="random:0.2 (default, seeded) | n_mut:3 | column:NAME | ids:FILE.json"
+            None,
+            "--split",
+            help="random:0.2 (default, seeded) | n_mut:3 | column:NAME | ids:FILE.json; outer "
+            "cross-validation cv:5 | cv-grouped:5 (folds by residue): out-of-fold predictions, no registration",
         ),
         model: list[str] = typer.Option(
             [],
@@ -88,8 +91,15 @@ def register(app: typer.Typer) -> None:
         config_file: Path | None = typer.Option(
             None, "--config", help="JSON file of options (keys as above, e.g. chunk_size); flags override it."
         ),
-        runner: str = typer.Option("threads", "--runner", help="threads | processes"),
-        workers: int | None = typer.Option(None, "--workers", help="Parallel tasks (default: CPU count)."),
+        runner: str = typer.Option(
+            "pool",
+            "--runner",
+            help="pool (tasks on threads, signatures on a process pool) | threads | processes "
+            "(one task per signature chunk on that runner).",
+        ),
+        workers: int | None = typer.Option(
+            None, "--workers", help="Parallel tasks and signature processes (default: CPU count)."
+        ),
         dask_address: str | None = typer.Option(
             None, "--dask-address", help="Run tasks on an existing Dask cluster."
         ),

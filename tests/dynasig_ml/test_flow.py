@@ -252,6 +252,7 @@ def small_inputs(tmp_path_factory) -> dict[str, Path]:
         ("missing.csv", [], "file does not exist"),
         ("ok.csv", ["--split", "random:0.3", "--validation", "cv-positions:500"], "need >= 500"),
         ("ok.csv", ["--split", "random:0.3", "--validation", "cv-strict:500"], "need >= 500"),
+        ("ok.csv", ["--runner", "fibres"], "unknown task runner 'fibres': use pool, threads, processes"),
     ],
 )
 def test_bad_input_one_line_exit_2(
@@ -376,3 +377,56 @@ def test_unreliable_validation_registers_without_alias(small_inputs, mlflow_env,
     parent = client.get_run(res["run_id"])
     assert parent.data.tags["reliable"] == "false" and "best_val_r2_ci_low" in parent.data.metrics
     assert json.loads(Path(res["out_dir"], "summary.json").read_text())["best"] == res["best"]
+
+
+def test_grouped_cv_through_the_flow_predicts_every_variant_out_of_fold(
+    mlflow_env, prefect_harness, tmp_path
+) -> None:
+    """``--split cv-grouped:3`` on single mutants of a tiny protein: folds by residue, out-of-fold
+    predictions over every variant logged with their metrics, the per-fold selection on the parent."""
+    from mlflow import MlflowClient
+
+    from components.dynasig_ml.config import DynasigConfig
+    from components.mutation.variants import mutation_positions
+    from flows.dynasig import run_dynasig
+
+    rng = np.random.default_rng(0)
+    wt = "SLNQYGKD"  # test_medium.pdb, residues 91-98
+    variants = [f"{a}{91 + i}{b}" for i, a in enumerate(wt) for b in "AVE" if b != a]
+    table = pd.DataFrame({"variant": variants, "ddg": rng.normal(size=len(variants))})
+    table.to_csv(tmp_path / "v.csv", index=False)
+    config = DynasigConfig(
+        structure=shared("nrgten_test_structures", "test_medium.pdb"),
+        variants=tmp_path / "v.csv",
+        target="ddg",
+        split="cv-grouped:3",
+        validation="cv-strict:2",
+        models=("ridge", "hgb:max_iter=10"),
+        predictors=("local",),
+        betas=(1.0,),
+        name="test-cv-grouped",
+        experiment="test-cv-grouped",
+        work_dir=tmp_path / "work",
+    )
+    res = run_dynasig(config, workers=2)
+    assert res["best"] == "selected" and res["registration"] is None and len(res["folds"]) == 3
+    rows = {row["model"]: row for row in res["models"]}
+    assert set(rows) == {"ridge-local", "hgb-local", "selected"}
+    assert all(row["oof_n_tested"] == len(variants) for row in rows.values())
+    oof = pd.read_csv(tmp_path / "work" / "oof" / "selected.csv")
+    assert sorted(oof.variant) == sorted(variants) and oof.predicted.notna().all()
+    client = MlflowClient(mlflow_env)
+    parent = client.get_run(res["run_id"])
+    assert "oof_spearman_rho" in parent.data.metrics and "oof_r2" in parent.data.metrics
+    names = {a.path for a in client.list_artifacts(res["run_id"])}
+    assert {"oof_predictions.csv", "summary.csv", "selected_per_fold.csv", "plots"} <= names
+    logged = pd.read_csv(client.download_artifacts(res["run_id"], "oof_predictions.csv", str(tmp_path)))
+    assert len(logged) == len(variants)
+    # residues of a held-out fold are mutated by no variant of its training side
+    from components.dynasig_ml.data import build_dataset
+    from components.dynasig_ml.splits import outer_folds
+
+    data = build_dataset(table, "ddg")
+    for fold in outer_folds("cv-grouped:3", data, seed=config.seed):
+        seen = {p for i in fold.train for p in mutation_positions(data.ids[i])}
+        assert seen and not seen & {p for i in fold.test for p in mutation_positions(data.ids[i])}

@@ -16,7 +16,7 @@ from components.dynasig_ml.predictors import (
     parse_predictors,
     residue_context,
 )
-from components.dynasig_ml.splits import is_outer_cv, make_split, outer_folds
+from components.dynasig_ml.splits import is_outer_cv, make_split, outer_folds, strict_position_folds
 from components.encom import compute_signatures, read_structure
 from components.mutation.variants import mutation_positions
 from tests.conftest import shared
@@ -146,6 +146,9 @@ def test_grouped_outer_folds_never_share_a_residue():
         fit_pos = {p for i in f.train for p in mutation_positions(data.ids[i])}
         test_pos = {p for i in f.test for p in mutation_positions(data.ids[i])}
         assert fit_pos and test_pos and not fit_pos & test_pos
+    strict = strict_position_folds([mutation_positions(i) for i in data.ids], 5, seed=2)
+    for f, (fit, val) in zip(folds, strict, strict=True):  # single mutants: the cv-strict residue folds
+        assert np.array_equal(f.train, fit) and np.array_equal(f.test, val)
     random = outer_folds("cv:4", data, seed=2)
     assert np.array_equal(np.sort(np.concatenate([f.test for f in random])), np.arange(len(data)))
     for bad in ("cv:1", "cv-grouped:x", "cv-grouped:13"):

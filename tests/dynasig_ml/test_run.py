@@ -170,3 +170,35 @@ def test_load_inputs_checks_before_any_work(tmp_path) -> None:
     pd.DataFrame({"variant": ["A12C", "C13G"], "eff": [1.0, 2.0]}).to_csv(tmp_path / "v.csv", index=False)
     with pytest.raises(InputError, match="C13G"):  # position 13 is G in the WT
         load_inputs(_config(tmp_path))
+
+
+def test_run_outer_cross_validation_writes_out_of_fold_predictions(tmp_path) -> None:
+    """``run`` (no Prefect, no MLflow) under ``cv-grouped:3``: out-of-fold predictions of every
+    variant per model and for the per-fold selection, OOF metrics, one graph each."""
+    from components.dynasig_ml.run import run
+    from tests.conftest import shared
+
+    wt = "SLNQYGKD"  # test_medium.pdb, residues 91-98
+    variants = [f"{a}{91 + i}{b}" for i, a in enumerate(wt) for b in "AV" if b != a]
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"variant": variants, "ddg": rng.normal(size=len(variants))}).to_csv(tmp_path / "v.csv")
+    cfg = DynasigConfig(
+        structure=shared("nrgten_test_structures", "test_medium.pdb"),
+        variants=tmp_path / "v.csv",
+        target="ddg",
+        split="cv-grouped:3",
+        validation="cv-strict:2",
+        models=("ridge",),
+        predictors=("local", "aa"),
+        betas=(1.0,),
+        work_dir=tmp_path / "out",
+    )
+    summary = run(cfg, progress=False)
+    assert summary["n_test"] == 0 and len(summary["folds"]) == 3
+    assert {row["model"] for row in summary["models"]} == {"ridge-local", "ridge-aa", "selected"}
+    for label in ("ridge-local", "ridge-aa", "selected"):
+        oof = pd.read_csv(tmp_path / "out" / "oof" / f"{label}.csv")
+        assert sorted(oof.variant) == sorted(variants) and oof.predicted.notna().all()
+        assert (tmp_path / "out" / label / "out_of_fold.png").exists()
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert {"oof_r2", "oof_spearman_rho", "oof_pearson_r"} <= set(metrics)

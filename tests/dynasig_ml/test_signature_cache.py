@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
-from components.dynasig_ml.data import load_signatures
+from components.dynasig_ml.data import SignatureSet, load_signatures
 from components.dynasig_ml.signature_cache import compute_chunk, compute_signature_chunks, plan_chunks
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, shared
 
 WT = EXAMPLES / "mir125a" / "mir125a_WT.pdb"
 BETAS = [0.5, 1.0]
@@ -43,3 +45,20 @@ def test_chunks_are_computed_once_and_resume(tmp_path) -> None:
     assert chunks[0].path.stat().st_mtime_ns == stamp
     assert sigs.ids == ["A12C", "WT"] and sigs.values.shape[:2] == (2, 2)
     np.testing.assert_array_equal(load_signatures(chunks[0].path).values[:, 0], sigs.values[:, 0])
+
+
+def test_process_pool_equals_in_process_on_a_protein(tmp_path) -> None:
+    """The default runner's process pool gives the in-process signatures bit for bit, with its costs."""
+    protein = shared("nrgten_test_structures", "test_medium.pdb")
+    keys = ["S91A", "L92W", "N93D", "Q94K", "Y95F", "WT"]
+    pooled = plan_chunks(protein, keys, BETAS, tmp_path / "pool", chunk_size=2)
+    cpu0 = time.process_time()
+    sigs, stats = compute_signature_chunks(pooled, jobs=2, progress=False)
+    own_cpu = time.process_time() - cpu0
+    assert stats["jobs"] == 2 and stats["n_computed"] == len(keys)
+    assert 0 < stats["eigh_cpu_s"] < stats["signatures_cpu_s"] and stats["matrix_cpu_s"] > 0
+    assert stats["cpu_s"] > own_cpu  # the workers' CPU time is counted too
+    local = [compute_chunk(c) for c in plan_chunks(protein, keys, BETAS, tmp_path / "one", chunk_size=2)]
+    alone = SignatureSet.concat([load_signatures(s.path) for s in local])
+    assert sigs.ids == alone.ids == keys and sigs.labels == alone.labels
+    np.testing.assert_array_equal(sigs.values, alone.values)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from components.common.errors import DynamotifWarning
-from components.mutation import Mutator
+from components.mutation import Mutator, protein
 from components.mutation.checks import check_moved_atoms, check_side_chain
 from components.mutation.geometry import dihedral, place_atom
 from components.mutation.ideal import ideal_residue
@@ -286,3 +286,145 @@ def test_neighbouring_mutations_are_placed_together():
         c = check_side_chain(arr, mu)
         assert c.max_bond_deviation <= 0.05 and c.min_distance >= 2.2, str(mu)
     assert arr[arr.res_id == 94].res_name[0] == "PHE" and arr[arr.res_id == 95].res_name[0] == "TRP"
+
+
+# ------------------------------------------------------------------ rotamer library and energy terms
+def _ideal_backbone(res_name: str) -> dict[str, np.ndarray]:
+    comp = ideal_residue(res_name)
+    return {a: comp.coords[comp.index(a)] for a in ("N", "CA", "C", "O", "CB")}
+
+
+def _chi1(backbone: dict[str, np.ndarray], names, xyz) -> float:
+    built = dict(zip(names, xyz, strict=True))
+    gamma = next(a for a in names if a in ("CG", "OG", "OG1", "CG1", "SG"))
+    return float(np.degrees(dihedral(backbone["N"], backbone["CA"], backbone["CB"], built[gamma])))
+
+
+def _angle_diff(a: float, b: float) -> float:
+    return abs((a - b + 180.0) % 360.0 - 180.0)
+
+
+def test_lj_energy_well_zero_crossing_and_linear_repulsion():
+    r0 = 3.6
+    d = np.linspace(2.4, 6.0, 3601)
+    e = protein.lj_energy(d, r0, epsilon=0.5)
+    assert d[np.argmin(e)] == pytest.approx(r0, abs=2e-3)
+    assert e.min() == pytest.approx(-0.5 * protein.LJ_ATTRACTION, rel=1e-6)
+    np.testing.assert_allclose(protein.lj_energy(2 ** (-1 / 6) * r0, r0, epsilon=0.5), 0.0, atol=1e-9)
+    close = np.linspace(1.0, protein.LJ_LINEAR_BELOW * r0 - 0.01, 50)
+    assert np.allclose(np.diff(protein.lj_energy(close, r0), n=2), 0.0, atol=1e-9)  # a straight line
+    x = protein.LJ_LINEAR_BELOW * r0
+    assert protein.lj_energy(x - 1e-7, r0) == pytest.approx(float(protein.lj_energy(x + 1e-7, r0)), abs=1e-5)
+    assert np.all(np.diff(protein.lj_energy(np.linspace(1.0, r0, 100), r0)) < 0)
+
+
+def test_hbond_energy_distance_and_angle_windows():
+    good = np.radians(120.0)
+    assert protein.hbond_energy(np.array([2.9]), np.array([good]), weight=2.0)[0] == pytest.approx(-2.0)
+    far = protein.hbond_energy(np.array([3.35, 3.6, 2.3]), np.full(3, good), weight=1.0)
+    np.testing.assert_allclose(far, [-0.5, 0.0, 0.0], atol=1e-9)
+    bent = protein.hbond_energy(np.full(3, 2.9), np.radians([70.0, 90.0, 100.0]), weight=1.0)
+    np.testing.assert_allclose(bent, [0.0, -0.5, -1.0], atol=1e-9)
+
+
+def test_hbond_roles_of_protein_and_other_atoms():
+    res = np.array(["SER", "SER", "PRO", "ASP", "LYS", "LEU", "HOH", "ALA"])
+    names = np.array(["N", "OG", "N", "OD1", "NZ", "CD1", "O", "OXT"])
+    d, a = protein.DONOR, protein.ACCEPTOR
+    assert protein.hbond_roles(res, names).tolist() == [d, d | a, 0, a, d, 0, d | a, a]
+
+
+def test_library_rotamers_depend_on_the_backbone():
+    helix, _p, _s = protein.library_rotamers("LEU", -60.0, -40.0)
+    assert np.degrees(helix[0]) == pytest.approx([-65.0, 175.0], abs=10.0)  # mt dominates in helices
+    chis, prob, sigma = protein.library_rotamers("SER", -120.0, 130.0, coverage=0.999)
+    assert np.all(np.diff(prob) <= 0) and 0.99 <= prob.sum() <= 1.0 + 1e-6
+    assert np.degrees(chis[0, 0]) == pytest.approx(180.0, abs=15.0) or np.degrees(chis[0, 0]) < -160
+    assert np.all(sigma > 0)
+    with pytest.raises(ValueError, match="GLY"):
+        protein.library_rotamers("GLY", -60.0, -40.0)
+
+
+def test_a_blocking_atom_turns_the_side_chain_away():
+    bb = _ideal_backbone("LEU")
+    names, _e, xyz, info = protein.place_side_chain(bb, "LEU", np.zeros((0, 3)))
+    free = _chi1(bb, names, xyz)
+    cg = dict(zip(names, xyz, strict=True))["CG"]
+    names2, _e2, xyz2, info2 = protein.place_side_chain(
+        bb, "LEU", cg[None] + 0.3, env_elements=np.array(["C"])
+    )
+    assert info["n_clashes"] == 0 and info2["n_clashes"] == 0
+    assert _angle_diff(_chi1(bb, names2, xyz2), free) > 60.0
+
+
+def test_a_hydrogen_bond_partner_picks_the_serine_rotamer():
+    bb = _ideal_backbone("SER")
+    t = protein.side_chain_template("SER")
+    # OG at chi1 = -60 (not the most probable rotamer at the default phi/psi), an acceptor 2.8 A beyond it
+    og = place_atom(bb["CB"], bb["CA"], bb["N"], t.bond[0], t.theta[0], np.radians(-60.0))
+    acc = place_atom(og, bb["CB"], bb["CA"], 2.8, np.radians(110.0), np.radians(180.0))
+    names, _e, xyz, _i = protein.place_side_chain(bb, "SER", np.zeros((0, 3)))
+    assert _angle_diff(_chi1(bb, names, xyz), -60.0) > 40.0  # alone: another rotamer
+    acceptor = {"env_elements": np.array(["O"]), "env_hbond": np.array([protein.ACCEPTOR])}
+    names, _e, xyz, _i = protein.place_side_chain(bb, "SER", acc[None], **acceptor)
+    assert _angle_diff(_chi1(bb, names, xyz), -60.0) < 40.0
+    carbon = {"env_elements": np.array(["C"]), "env_hbond": np.array([0])}
+    names, _e, xyz, _i = protein.place_side_chain(bb, "SER", acc[None], **carbon)
+    assert _angle_diff(_chi1(bb, names, xyz), -60.0) > 40.0  # the same contact with a carbon repels
+
+
+def test_when_every_library_rotamer_clashes_the_pruned_grid_finds_a_gap():
+    bb = _ideal_backbone("PHE")
+    t = protein.side_chain_template("PHE")
+    # carbon atoms where CZ (on the CB-CG axis, so set by chi1 alone) lies for chi1 every 10 deg,
+    # except 80-160 deg: a gap between the library rotamers (-65, 62, 180 +- their widths)
+    chi1 = np.array([c for c in np.arange(-180.0, 180.0, 10.0) if not 80.0 <= c <= 160.0])
+    pos = {a: np.broadcast_to(bb[a], (len(chi1), 3)) for a in ("N", "CA", "C", "CB")}
+    protein._build(
+        pos,
+        t.names,
+        t.parents,
+        t.bond,
+        t.theta,
+        t.chi_index,
+        t.phi0,
+        np.stack([np.radians(chi1), np.zeros_like(chi1)], axis=1),
+    )
+    env = pos["CZ"]
+    names, _e, xyz, info = protein.place_side_chain(bb, "PHE", env, env_elements=np.full(len(env), "C"))
+    assert info["n_clashes"] == 0
+    assert 95.0 < _chi1(bb, names, xyz) < 145.0
+
+
+@pytest.mark.parametrize(
+    "res_id", [7, 30, 44]
+)  # Leu7, Phe30 (buried), Thr44: the library's top chi1 is wrong
+def test_rebuilt_side_chain_of_gb1_matches_the_crystal_chi1(res_id):
+    atoms = load_structure(shared("gb1_stability_nisthal2019", "gb1_1pga.pdb"))
+    atoms = atoms[struc.filter_amino_acids(atoms) & (atoms.element != "H")]
+    coord = atoms.coord.astype(np.float64)
+    own = atoms.res_id == res_id
+    name = str(atoms.res_name[own][0])
+    names = atoms.atom_name[own].tolist()
+    xyz = coord[own]
+    bb = {a: xyz[names.index(a)] for a in ("N", "CA", "C", "O", "CB")}
+    env_idx = np.flatnonzero(~own)
+    env = atoms[env_idx]
+    prev_c = int(np.flatnonzero((env.atom_name == "C") & (env.res_id == res_id - 1))[0])
+    next_n = int(np.flatnonzero((env.atom_name == "N") & (env.res_id == res_id + 1))[0])
+    phi, psi = protein.backbone_dihedrals(bb, coord[env_idx][prev_c], coord[env_idx][next_n])
+    top = float(np.degrees(protein.library_rotamers(name, phi, psi)[0][0, 0]))
+    out_names, _e, out_xyz, info = protein.place_side_chain(
+        bb,
+        name,
+        coord[env_idx],
+        prev_c=prev_c,
+        next_n=next_n,
+        env_elements=env.element,
+        env_hbond=protein.hbond_roles(env.res_name, env.atom_name),
+    )
+    gamma = next(a for a in names if a in ("CG", "OG1", "CG1"))
+    crystal = float(np.degrees(dihedral(bb["N"], bb["CA"], bb["CB"], xyz[names.index(gamma)])))
+    assert _angle_diff(top, crystal) > 40.0  # the energy, not the prior alone, makes it right
+    assert info["n_clashes"] == 0
+    assert _angle_diff(_chi1(bb, out_names, out_xyz), crystal) <= 40.0
