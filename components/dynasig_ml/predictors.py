@@ -188,6 +188,13 @@ def _residue_letter(res_name: str) -> str:
     return base if base in ("A", "C", "G", "U", "T", "I") and len(base) == 1 else "X"
 
 
+def _is_amino_acid(res_name: str) -> bool:
+    """Whether a residue name is an amino acid's (nucleotides ``A``, ``C``, ``G`` share its letters)."""
+    from components.mutation.variants import AMINO_ACIDS_3TO1
+
+    return res_name.strip().upper() in AMINO_ACIDS_3TO1
+
+
 def structure_columns(atoms: object) -> tuple[list[str], np.ndarray, list[tuple[str, int]], str, np.ndarray]:
     """Per-residue burial, contacts, accessibility, secondary structure and terminus distance.
 
@@ -214,15 +221,16 @@ def structure_columns(atoms: object) -> tuple[list[str], np.ndarray, list[tuple[
     coord = heavy.coord.astype(np.float64)
     keys = [(str(heavy.chain_id[s]), int(heavy.res_id[s])) for s in starts[:-1]]
     letters = "".join(_residue_letter(str(heavy.res_name[s])) for s in starts[:-1])
+    amino = [_is_amino_acid(str(heavy.res_name[s])) for s in starts[:-1]]
     centroid = np.array([coord[s:e].mean(axis=0) for s, e in zip(starts[:-1], starts[1:], strict=True)])
     # side-chain centroid (CA for glycine / nucleotides without side chain atoms)
     sc_centre = np.empty((n_res, 3))
     for k, (s, e) in enumerate(zip(starts[:-1], starts[1:], strict=True)):
         names = heavy.atom_name[s:e]
         side = ~np.isin(names, ["N", "CA", "C", "O", "OXT"])
-        if letters[k] in _AMINO and side.any():
+        if amino[k] and side.any():
             sc_centre[k] = coord[s:e][side].mean(axis=0)
-        elif letters[k] in _AMINO and (names == "CA").any():
+        elif amino[k] and (names == "CA").any():
             sc_centre[k] = coord[s:e][names == "CA"][0]
         else:
             sc_centre[k] = centroid[k]
@@ -234,11 +242,13 @@ def structure_columns(atoms: object) -> tuple[list[str], np.ndarray, list[tuple[
         atom_sasa = struc.sasa(heavy, vdw_radii="ProtOr")
     atom_sasa = np.nan_to_num(atom_sasa)
     res_sasa = np.add.reduceat(atom_sasa, starts[:-1])
-    nuc_max = max((res_sasa[k] for k in range(n_res) if letters[k] not in _AMINO), default=1.0) or 1.0
-    rsasa = np.array([res_sasa[k] / _MAX_ASA.get(letters[k], nuc_max) for k in range(n_res)])
+    nuc_max = max((res_sasa[k] for k in range(n_res) if not amino[k]), default=1.0) or 1.0
+    rsasa = np.array(
+        [res_sasa[k] / (_MAX_ASA.get(letters[k], nuc_max) if amino[k] else nuc_max) for k in range(n_res)]
+    )
     helix = np.zeros(n_res)
     strand = np.zeros(n_res)
-    if any(c in _AMINO for c in letters):
+    if any(amino):
         try:
             sse = struc.annotate_sse(heavy)
         except Exception:  # noqa: BLE001 - P-SEA needs CA traces; nucleic chains have none
@@ -296,7 +306,10 @@ def residue_context(
         if key not in index:
             raise InputError(f"bead {lab!r} names a residue that is not in the WT structure")
         bead_residue[b] = index[key]
-    amino = sum(c in _AMINO for c in letters) >= sum(c in "ACGUT" and c not in _AMINO for c in letters)
+    import biotite.structure as struc
+
+    res_names = struc.get_residues(atoms)[1]
+    amino = 2 * sum(_is_amino_acid(str(n)) for n in res_names) >= len(res_names)
     alphabet = _AMINO if amino else "".join(sorted({c for c in letters if c != "X"}))
     if not amino and "U" in alphabet and "T" not in alphabet:
         alphabet = "ACGU"

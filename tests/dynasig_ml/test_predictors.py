@@ -19,7 +19,7 @@ from components.dynasig_ml.predictors import (
 from components.dynasig_ml.splits import is_outer_cv, make_split, outer_folds, strict_position_folds
 from components.encom import compute_signatures, read_structure
 from components.mutation.variants import mutation_positions
-from tests.conftest import shared
+from tests.conftest import EXAMPLES, shared
 
 BETAS = [np.exp(-1.0), 1.0, np.e]
 # test_medium.pdb: SER91 LEU92 ASN93 GLN94 TYR95 GLY96 LYS97 ASP98
@@ -207,3 +207,15 @@ def test_config_takes_block_combinations_and_skip_invalid():
     data = build_dataset(_single_mutants(), "y", features=["f"])
     with pytest.raises(InputError, match="outer cross-validation"):
         make_split("cv-grouped:5", data)
+
+
+def test_rna_context_uses_the_nucleotide_alphabet():
+    """A, C and G are amino-acid letters too: an RNA's residues are told apart by their names."""
+    from components.dynasig_ml.pipeline import signature_labels
+
+    atoms = read_structure(EXAMPLES / "mir125a" / "mir125a_WT.pdb")
+    res = compute_signatures(atoms, betas=[1.0])
+    context = residue_context(atoms, res.entropic, signature_labels(res.labels), [1.0])
+    assert context.alphabet == "ACGU"
+    names, aa = aa_columns(["G76U", "A12C;C74A"], context.alphabet)
+    assert "purine_wt" in names and aa.shape == (2, len(names))
