@@ -37,6 +37,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -386,10 +387,8 @@ def stage_inputs(stack: Stack) -> None:
     pd.concat([df[df.n_mut == 3].head(16), df[df.n_mut > 3].head(24)]).to_csv(
         stack.data / "mir125a" / "variants40.csv", index=False
     )
-    # the crash fault: 120 variants in 12 chunks of 10, killed after 3
-    pd.concat([df[df.n_mut == 3].head(48), df[df.n_mut > 3].head(72)]).to_csv(
-        stack.data / "mir125a" / "variants120.csv", index=False
-    )
+    # the crash fault: all 300 variants in 60 chunks of 5, killed after 3
+    df.to_csv(stack.data / "mir125a" / "variants300.csv", index=False)
     for f in (REPO / "examples" / "rbp").iterdir():
         if f.name.endswith((".fasta.gz", ".yaml")):
             shutil.copy(f, stack.data / "rbp")
@@ -444,11 +443,18 @@ def sequence_params(name: str, trials: int = 1, epochs: int = 4) -> dict[str, An
 
 
 def start_run(
-    stack: Stack, flow: str, deployment: str, params: dict[str, Any], env: dict[str, str] | None = None
+    stack: Stack,
+    flow: str,
+    deployment: str,
+    params: dict[str, Any],
+    env: dict[str, str] | None = None,
+    auto_remove: bool | None = None,
 ) -> str:
     """A flow run created as the UI's *Run* button does (``POST /deployments/{id}/create_flow_run``)."""
     dep = stack.api("GET", f"/deployments/name/{flow}/{deployment}")
     job_variables: dict[str, Any] = {"volumes": [f"{stack.data}:/data"]}
+    if auto_remove is not None:
+        job_variables["auto_remove"] = auto_remove
     if env:
         job_variables["env"] = {**dep["job_variables"].get("env", {}), **env}
     run = stack.api(
@@ -632,10 +638,12 @@ def serve_champion(stack: Stack) -> dict[str, Any]:
 
 def fault_crash(stack: Stack) -> dict[str, Any]:
     """Kill the flow-run container while it writes signature chunks; then run the deployment again."""
-    params = dynasig_params(f"{DYNASIG_MODEL}-resume", "variants120.csv", "resume", chunk_size=10)
+    params = dynasig_params(f"{DYNASIG_MODEL}-resume", "variants300.csv", "resume", chunk_size=5)
     cache = stack.data / "work" / "resume" / "signature_cache"
-    fid = start_run(stack, "dynasig", "dynasig-docker", params)
-    wait_until("3 signature chunks written", lambda: len(list(cache.glob("*.npz"))) >= 3, 900, every=0.5)
+    # auto_remove off for this run: with it, podman removes the killed container before the worker
+    # reads its exit status, and the run is never marked CRASHED (it stays RUNNING)
+    fid = start_run(stack, "dynasig", "dynasig-docker", params, auto_remove=False)
+    wait_until("3 signature chunks written", lambda: len(list(cache.glob("*.npz"))) >= 3, 900, every=0.1)
     cid = flow_container(fid)
     if cid is None:
         raise StackTestError(f"no container of flow run {fid}")
@@ -643,6 +651,7 @@ def fault_crash(stack: Stack) -> dict[str, Any]:
     killed_at = {p.name: p.stat().st_mtime for p in cache.glob("*.npz")}
     log(f"killed flow-run container {cid[:12]} with {len(killed_at)} chunks written")
     crashed = wait_run(stack, fid, 300)
+    sh(["podman", "rm", "-f", cid], check=False)
     before = {p.name: p.stat().st_mtime for p in cache.glob("*.npz")}  # a chunk may land while it dies
     t0 = time.monotonic()
     fid2 = start_run(stack, "dynasig", "dynasig-docker", params)
@@ -780,6 +789,7 @@ def main() -> int:
         print("stack-test: run as root (apt, debootstrap, root podman)", file=sys.stderr)
         return 2
     keep = os.environ.get("KEEP") == "1"
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped test still tears the stack down
     work = Path(tempfile.mkdtemp(prefix="dynamotif-stack-"))
     work.chmod(0o755)
     os.environ["CONTAINERS_CONF"] = str(work / "containers.conf")
@@ -822,12 +832,21 @@ def main() -> int:
             RESULT["serve"] = serve_champion(stack)
         faults: dict[str, Any] = {}
         RESULT["faults"] = faults
-        with step("fault_crash"):
-            faults["crash"] = fault_crash(stack)
-        with step("fault_postgres_restart"):
-            faults["postgres_restart"] = fault_postgres_restart(stack)
-        with step("fault_mlflow_outage"):
-            faults["mlflow_outage"] = fault_mlflow_outage(stack)
+        failed = []
+        for name, fault in (
+            ("crash", fault_crash),
+            ("postgres_restart", fault_postgres_restart),
+            ("mlflow_outage", fault_mlflow_outage),
+        ):
+            with step(f"fault_{name}"):
+                try:
+                    faults[name] = fault(stack)
+                except Exception as exc:  # noqa: BLE001 - the next fault still runs
+                    log(f"fault {name} FAILED: {exc}")
+                    faults[name] = {"error": str(exc).splitlines()[0][:500]}
+                    failed.append(name)
+        if failed:
+            raise StackTestError(f"faults not survived: {', '.join(failed)}")
         ok = True
     except Exception as exc:  # noqa: BLE001 - reported in the JSON line, the stack torn down
         log(f"FAILED: {type(exc).__name__}: {exc}")
