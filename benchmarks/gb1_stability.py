@@ -17,6 +17,8 @@ Prints ONE JSON line. Stages (wall time each):
    ``cv-positions:3``, grouped by residue as well), out-of-fold predictions over all 935 measured
    variants. ``selected`` picks, in every outer fold, the candidate with the best inner validation R²
    (never the held-out fold). The ablation rows (residue-grouped CV only) add one block at a time.
+   Steps 3-4 are repeated for ``--seeds N`` seeds (default 3; a seed deals the outer folds and seeds
+   the estimators); every figure is the mean over seeds, with the sample sd under ``sd``.
 
 ΔΔG: kcal/mol, mutant - WT, negative = destabilising (the study's convention). Missing Rosetta values
 are 0, as in ``baseline.py``. Usage::
@@ -157,6 +159,18 @@ def _m(metrics: dict) -> dict:
 _NUM = re.compile(r"-?\d+\.\d+")
 
 
+def _spread(runs: list[dict]) -> dict:
+    """Metrics over seeds: the mean of each (as the figure) and its sample sd under ``sd``."""
+    from components.common.spread import seed_summary
+
+    out: dict = {}
+    for key in runs[0]:
+        summary = seed_summary([r[key] for r in runs], digits=3)
+        out[key] = summary["mean"]
+        out.setdefault("sd", {})[key] = summary["sd"]
+    return out
+
+
 def run_baseline_script() -> dict:
     """Run ``baseline.py`` unchanged in its folder; its printed figures and its globals."""
     out = io.StringIO()
@@ -182,7 +196,7 @@ def run_baseline_script() -> dict:
     return {"printed": printed, "globals": glb}
 
 
-def baselines_on_folds(glb: dict, data, folds_by: dict) -> dict:
+def baselines_on_folds(glb: dict, data, folds_by: dict, seed: int = 0) -> dict:
     """``baseline.py``'s matrices and models refit on our folds (same rows, checked)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.linear_model import RidgeCV
@@ -209,7 +223,7 @@ def baselines_on_folds(glb: dict, data, folds_by: dict) -> dict:
                 oof = np.full(len(data), np.nan)
                 for f in folds:
                     est = (
-                        HistGradientBoostingRegressor(random_state=0)
+                        HistGradientBoostingRegressor(random_state=seed)
                         if model == "hgb"
                         else RidgeCV(alphas=np.logspace(-3, 3, 13))
                     )
@@ -226,14 +240,14 @@ def _cv_job(args: tuple) -> tuple:
     from components.dynasig_ml import parse_model_spec
     from components.dynasig_ml.crossval import cross_validate
 
-    data, folds, model, predictors, validation, outer = args
+    data, folds, model, predictors, validation, outer, seed = args
     spec = parse_model_spec(model)
     t0 = time.perf_counter()
     with threadpool_limits(1):
         res = cross_validate(
-            data, folds, spec, predictors=predictors, betas=FIT_BETAS, validation=validation, seed=0
+            data, folds, spec, predictors=predictors, betas=FIT_BETAS, validation=validation, seed=seed
         )
-    return outer, model, predictors, res, time.perf_counter() - t0
+    return outer, model, predictors, seed, res, time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -241,6 +255,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--jobs", type=int, default=2, help="processes for mutation/signatures and model fits")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "dynamotif-gb1")
     ap.add_argument("--no-ablation", action="store_true", help="skip the ablation rows")
+    ap.add_argument(
+        "--seeds",
+        type=int,
+        default=3,
+        help="seeds 0..N-1: each deals the outer folds and seeds the estimators",
+    )
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     from components.dynasig_ml import build_dataset
@@ -277,40 +297,62 @@ def main(argv: list[str] | None = None) -> dict:
     stages["svib_s"] = time.perf_counter() - t0
     # 3. baselines ---------------------------------------------------------------------------------
     t0 = time.perf_counter()
-    folds_by = {
-        "random": outer_folds("cv:5", data, seed=0),
-        "grouped": outer_folds("cv-grouped:5", data, seed=0),
+    seeds = list(range(args.seeds))
+    folds = {
+        (o, seed): outer_folds(spec, data, seed=seed)
+        for seed in seeds
+        for o, spec in (("random", "cv:5"), ("grouped", "cv-grouped:5"))
     }
+    outers = ("random", "grouped")
     script = run_baseline_script()
-    base = baselines_on_folds(script["globals"], data, folds_by)
+    base_runs = [
+        baselines_on_folds(script["globals"], data, {o: folds[o, seed] for o in outers}, seed)
+        for seed in seeds
+    ]
+    base = {name: {o: _spread([run[name][o] for run in base_runs]) for o in outers} for name in base_runs[0]}
     stages["baselines_s"] = time.perf_counter() - t0
     # 4. our models ---------------------------------------------------------------------------------
     t0 = time.perf_counter()
     inner = {"random": "cv:3", "grouped": "cv-positions:3"}
-    todo = [(data, folds_by[o], m, p, inner[o], o) for o in folds_by for m, p in CANDIDATES]
+    todo = [
+        (data, folds[o, seed], m, p, inner[o], o, seed)
+        for seed in seeds
+        for o in outers
+        for m, p in CANDIDATES
+    ]
     if not args.no_ablation:
-        todo += [(data, folds_by["grouped"], m, p, inner["grouped"], "grouped") for m, p in ABLATION]
-    results: dict = {o: {} for o in folds_by}
+        todo += [
+            (data, folds["grouped", seed], m, p, inner["grouped"], "grouped", seed)
+            for seed in seeds
+            for m, p in ABLATION
+        ]
+    results: dict = {}
     seconds: dict = {}
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for outer, model, preds, res, sec in pool.map(_cv_job, todo):
-            results[outer][f"{model} {preds}"] = res
-            seconds[f"{outer} {model} {preds}"] = round(sec, 1)
-            print(f"{outer} {model} {preds}: {_m(res.metrics)} ({sec:.0f} s)", file=sys.stderr, flush=True)
-    models: dict = {}
-    selected: dict = {}
-    for outer, folds in folds_by.items():
-        cands = [results[outer][f"{m} {p}"] for m, p in CANDIDATES]
-        sel = select_per_fold(data, folds, cands)
-        selected[outer] = {
-            **_m(sel.metrics),
-            "chosen": [f"{c['model']} beta={c['beta']}" for c in sel.chosen()],
+        for outer, model, preds, seed, res, sec in pool.map(_cv_job, todo):
+            results[outer, seed, f"{model} {preds}"] = res
+            seconds[f"{outer} {model} {preds} seed {seed}"] = round(sec, 1)
+            print(f"{outer} seed {seed} {model} {preds}: {_m(res.metrics)} ({sec:.0f} s)", file=sys.stderr)
+    sel_runs: dict = {o: [] for o in outers}
+    chosen: dict = {o: [] for o in outers}
+    for (outer, seed), fold_list in folds.items():
+        cands = [results[outer, seed, f"{m} {p}"] for m, p in CANDIDATES]
+        sel = select_per_fold(data, fold_list, cands)
+        sel_runs[outer].append(_m(sel.metrics))
+        chosen[outer].append([f"{c['model']} beta={c['beta']}" for c in sel.chosen()])
+    selected = {o: {**_spread(sel_runs[o]), "chosen": chosen[o]} for o in outers}
+    labels = dict.fromkeys(label for (_o, _s, label) in results)
+    models = {
+        label: {
+            o: _spread([_m(results[o, seed, label].metrics) for seed in seeds])
+            for o in outers
+            if (o, seeds[0], label) in results
         }
-        for label, res in results[outer].items():
-            models.setdefault(label, {})[outer] = _m(res.metrics)
+        for label in labels
+    }
     stages["models_s"] = time.perf_counter() - t0
     stages["total_s"] = time.perf_counter() - t_all
-    best_base = {o: max(v[o]["r2"] for v in base.values()) for o in folds_by}
+    best_base = {o: max(v[o]["r2"] for v in base.values()) for o in outers}
     finite = dmin[np.isfinite(dmin)]
     out = {
         "benchmark": "gb1_stability",
@@ -325,12 +367,13 @@ def main(argv: list[str] | None = None) -> dict:
         "svib_alone_beta1": svib[f"{1.0:.4g}"],
         "svib_alone": svib,
         "selected": selected,
+        "seeds": seeds,
         "targets": {
             "grouped_r2>=0.60": selected["grouped"]["r2"] >= 0.60,
             "grouped_spearman>=0.72": selected["grouped"]["spearman_rho"] >= 0.72,
             "random_r2>=0.70": selected["random"]["r2"] >= 0.70,
         },
-        "vs_best_baseline_r2": {o: _r(selected[o]["r2"] - best_base[o]) for o in folds_by},
+        "vs_best_baseline_r2": {o: _r(selected[o]["r2"] - best_base[o]) for o in outers},
         "models": models,
         "baselines_our_folds": base,
         "baselines_printed": script["printed"],
