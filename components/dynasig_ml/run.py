@@ -330,32 +330,27 @@ def fit_betas(config: DynasigConfig, signatures: SignatureSet | None) -> list[fl
     return kept or None
 
 
+def _selection_settings(prepared: Prepared, job: FitJob, config: DynasigConfig) -> dict[str, Any]:
+    """What a fit and a cross-validation share: predictors, β list, validation scheme, seed, label."""
+    return {
+        "predictors": job.predictors,
+        "betas": fit_betas(config, prepared.data.signatures),
+        "validation": config.validation,
+        "seed": config.seed,
+        "label": job.label,
+    }
+
+
 def fit_job(prepared: Prepared, job: FitJob, config: DynasigConfig) -> ModelResult:
     """Fit one model: β/α chosen on validation folds inside the training set; test scored once."""
-    return fit_model(
-        prepared.data,
-        prepared.split,
-        job.spec,
-        predictors=job.predictors,
-        betas=fit_betas(config, prepared.data.signatures),
-        validation=config.validation,
-        seed=config.seed,
-        label=job.label,
-    )
+    return fit_model(prepared.data, prepared.split, job.spec, **_selection_settings(prepared, job, config))
 
 
 def cross_validate_job(prepared: Prepared, job: FitJob, config: DynasigConfig) -> CVResult:
     """One model over the outer folds: β/α chosen inside each fold's training variants, the held-out
     fold predicted once; out-of-fold predictions and their metrics."""
     return cross_validate(
-        prepared.data,
-        prepared.folds,
-        job.spec,
-        predictors=job.predictors,
-        betas=fit_betas(config, prepared.data.signatures),
-        validation=config.validation,
-        seed=config.seed,
-        label=job.label,
+        prepared.data, prepared.folds, job.spec, **_selection_settings(prepared, job, config)
     )
 
 

@@ -34,6 +34,7 @@ from scipy.spatial import cKDTree
 
 from components.mutation.geometry import angle, dihedral, place_atom
 from components.mutation.ideal import ideal_residue
+from components.mutation.variants import AMINO_ACIDS_3TO1
 
 __all__ = [
     "ACCEPTOR",
@@ -96,9 +97,6 @@ SIDE_CHAIN_ROLES = {
     ("HIS", "ND1"): DONOR | ACCEPTOR,
     ("HIS", "NE2"): DONOR | ACCEPTOR,
 }
-AMINO_ACID_NAMES = frozenset(
-    "ALA ARG ASN ASP CYS GLN GLU GLY HIS ILE LEU LYS MET PHE PRO SER THR TRP TYR VAL".split()
-)
 _DATA = Path(__file__).with_name("data") / "rotamers.json"
 _BBDEP = Path(__file__).with_name("data") / "bbdep2010.npz"
 
@@ -341,7 +339,7 @@ def hbond_roles(res_names: np.ndarray, atom_names: np.ndarray) -> np.ndarray:
     res = np.asarray(res_names).astype(str)
     names = np.asarray(atom_names).astype(str)
     out = np.zeros(len(names), dtype=np.int8)
-    aa = np.isin(res, list(AMINO_ACID_NAMES))
+    aa = np.isin(res, list(AMINO_ACIDS_3TO1))
     out[aa & (names == "N") & (res != "PRO")] = DONOR
     out[aa & np.isin(names, ["O", "OXT"])] = ACCEPTOR
     for (r, a), role in SIDE_CHAIN_ROLES.items():
