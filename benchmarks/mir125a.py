@@ -265,7 +265,16 @@ def main(argv: list[str] | None = None) -> int:
     t_fit = time.perf_counter()
     slots.acquire()  # our own fitting's slot, taken before any oracle job can start
     with ThreadPoolExecutor(max_workers=4) as oracle_pool:
-        if Path(args.oracle_python).exists():
+        if not Path(args.oracle_python).exists():
+            # said in the record and on stderr, so a table built from it cannot miss the absent rows
+            out["dynasigml_protocol_skipped"] = (
+                f"no oracle interpreter at {args.oracle_python} (--oracle-python)"
+            )
+            print(
+                f"mir125a: DynaSig-ML protocol rows skipped: {out['dynasigml_protocol_skipped']}",
+                file=sys.stderr,
+            )
+        else:
             for split_name, (train, test) in split_ids.items():
                 npz = Path(oracle_dir.name) / f"{split_name}.npz"
                 write_oracle_input(npz, sigs, labelled, train, test)

@@ -217,7 +217,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     base: dict[str, float] = {}
-    alpha = float("nan")
+    alpha: float | None = None  # JSON null when no ridge is fitted (--screen)
     if not args.screen:
         alpha, coef, intercept = ridge_loo(
             kmer_counts(tr.sequences + va.sequences),
