@@ -22,6 +22,21 @@ os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+def _terminate_like_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config) -> None:
+    """SIGTERM (a CI time limit, ``kill``) ends the run the way Ctrl-C does: pytest then tears the
+    fixtures down, so the servers they started in their own sessions (MLflow, Prefect, PostgreSQL,
+    model servers) are stopped instead of outliving the run."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate_like_interrupt)
+
+
 def shared(*parts: str) -> Path:
     """Path under ``../shared/data``; skips the test when it is missing."""
     p = SHARED_DATA.joinpath(*parts)
