@@ -367,6 +367,20 @@ def deploy(stack: Stack) -> int:
         cwd=REPO,
         out=stack.work / "deploy.log",
     )
+    # flow runs that die without a word are marked CRASHED once their heartbeats stop
+    sh(
+        [
+            prefect,
+            "--no-prompt",
+            "automation",
+            "create",
+            "--from-file",
+            str(REPO / "prefect-automations.yaml"),
+        ],
+        env=env,
+        cwd=REPO,
+        out=stack.work / "deploy.log",
+    )
     deployments = stack.api("POST", "/deployments/filter", {})
     return len(deployments)
 
@@ -448,13 +462,10 @@ def start_run(
     deployment: str,
     params: dict[str, Any],
     env: dict[str, str] | None = None,
-    auto_remove: bool | None = None,
 ) -> str:
     """A flow run created as the UI's *Run* button does (``POST /deployments/{id}/create_flow_run``)."""
     dep = stack.api("GET", f"/deployments/name/{flow}/{deployment}")
     job_variables: dict[str, Any] = {"volumes": [f"{stack.data}:/data"]}
-    if auto_remove is not None:
-        job_variables["auto_remove"] = auto_remove
     if env:
         job_variables["env"] = {**dep["job_variables"].get("env", {}), **env}
     run = stack.api(
@@ -640,9 +651,9 @@ def fault_crash(stack: Stack) -> dict[str, Any]:
     """Kill the flow-run container while it writes signature chunks; then run the deployment again."""
     params = dynasig_params(f"{DYNASIG_MODEL}-resume", "variants300.csv", "resume", chunk_size=5)
     cache = stack.data / "work" / "resume" / "signature_cache"
-    # auto_remove off for this run: with it, podman removes the killed container before the worker
-    # reads its exit status, and the run is never marked CRASHED (it stays RUNNING)
-    fid = start_run(stack, "dynasig", "dynasig-docker", params, auto_remove=False)
+    # with the pool's auto_remove, podman may remove the killed container before the worker reads its
+    # exit status; the run is then marked CRASHED by prefect-automations.yaml once its heartbeats stop
+    fid = start_run(stack, "dynasig", "dynasig-docker", params)
     wait_until("3 signature chunks written", lambda: len(list(cache.glob("*.npz"))) >= 3, 900, every=0.1)
     cid = flow_container(fid)
     if cid is None:
@@ -650,7 +661,9 @@ def fault_crash(stack: Stack) -> dict[str, Any]:
     sh(["podman", "kill", cid])
     killed_at = {p.name: p.stat().st_mtime for p in cache.glob("*.npz")}
     log(f"killed flow-run container {cid[:12]} with {len(killed_at)} chunks written")
+    t_kill = time.monotonic()
     crashed = wait_run(stack, fid, 300)
+    crashed_after_s = round(time.monotonic() - t_kill, 1)
     sh(["podman", "rm", "-f", cid], check=False)
     before = {p.name: p.stat().st_mtime for p in cache.glob("*.npz")}  # a chunk may land while it dies
     t0 = time.monotonic()
@@ -662,6 +675,7 @@ def fault_crash(stack: Stack) -> dict[str, Any]:
     out = {
         "state_after_kill": crashed["state_type"],
         "state_message": (crashed["state"] or {}).get("message", "")[:200],
+        "crashed_after_s": crashed_after_s,
         "chunks_at_kill": len(killed_at),
         "chunks_before_rerun": len(before),
         "chunks_total": len(after),

@@ -274,13 +274,7 @@ def running_stack(root: Path, *, worker: bool = True) -> Iterator[Stack]:
             timings["prefect_server_s"] = time.perf_counter() - t1
             if worker:
                 # the worker creates its process pool on first start; it needs only the Prefect API
-                _spawn(
-                    stack,
-                    "worker",
-                    [str(BIN / "prefect"), "worker", "start", "--pool", PROCESS_POOL, "--type", "process"],
-                    {**env, "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "5"},
-                    REPO,
-                )
+                _spawn_worker(stack)
             _wait(stack, "mlflow", f"{stack.mlflow_uri}/health")
             timings["mlflow_server_s"] = time.perf_counter() - t1
             if worker:
@@ -291,6 +285,28 @@ def running_stack(root: Path, *, worker: bool = True) -> Iterator[Stack]:
         finally:
             for proc in reversed(list(stack.procs.values())):
                 _stop(proc)
+
+
+def _spawn_worker(stack: Stack) -> None:
+    _spawn(
+        stack,
+        "worker",
+        [str(BIN / "prefect"), "worker", "start", "--pool", PROCESS_POOL, "--type", "process"],
+        {**stack.env, "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "5"},
+        REPO,
+    )
+
+
+def restart_worker(stack: Stack, timeout_s: float = 180) -> None:
+    """A fresh process worker (after a test killed the first one), waited for until online."""
+    _stop(stack.procs["worker"])
+    _spawn_worker(stack)
+    _wait_worker(stack, PROCESS_POOL, timeout_s)
+
+
+def create_automations(stack: Stack) -> str:
+    """``prefect automation create`` of the repository's ``prefect-automations.yaml``."""
+    return _prefect(stack, "automation", "create", "--from-file", str(REPO / "prefect-automations.yaml"))
 
 
 def _wait(stack: Stack, name: str, url: str, timeout_s: float = 240) -> None:

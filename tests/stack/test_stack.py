@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EXAMPLES
 from tests.stack import services
 from tests.stack.conftest import DYNASIG_MODEL
 
@@ -66,3 +67,52 @@ def test_mlflow_runs_artifacts_and_champion(stack, dynasig_flow_run) -> None:
         stack, "mlflow", "SELECT alias, version FROM registered_model_aliases WHERE name = %s", DYNASIG_MODEL
     )
     assert aliases == [("champion", int(champion.version))]
+
+
+def _heartbeats(stack: services.Stack, flow_run_id: str) -> list[dict]:
+    body = {
+        "filter": {
+            "event": {"name": ["prefect.flow-run.heartbeat"]},
+            "resource": {"id": [f"prefect.flow-run.{flow_run_id}"]},
+        },
+        "limit": 10,
+    }
+    return services.api(stack, "POST", "/events/filter", body)["events"]
+
+
+def test_a_silently_killed_flow_run_is_marked_crashed(stack, dynasig_flow_run, tmp_path: Path) -> None:
+    """Worker and flow-run process killed together, so nobody reports the end (as when podman's
+    ``auto_remove`` deletes a killed container before the worker reads its status): the automation of
+    ``prefect-automations.yaml`` marks the run CRASHED once its heartbeats stop."""
+    import os
+    import signal
+    import time
+
+    assert "Created automation" in services.create_automations(stack)
+    config = dict(dynasig_flow_run["params"]["config"])
+    config |= {"name": "stack-zombie", "experiment": "stack-zombie", "work_dir": str(tmp_path / "out")}
+    config["variants"] = str(EXAMPLES / "mir125a" / "variants.csv")  # 300 variants: runs for minutes
+    flow_run_id = services.run_deployment_via_api(stack, "dynasig", "dynasig-process", {"config": config})
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            run = services.api(stack, "GET", f"/flow_runs/{flow_run_id}")
+            assert run["state_type"] in ("SCHEDULED", "PENDING", "RUNNING"), run["state"]
+            if (
+                run["state_type"] == "RUNNING"
+                and run["infrastructure_pid"]
+                and _heartbeats(stack, flow_run_id)
+            ):
+                break
+            assert time.monotonic() < deadline, f"no heartbeat of a running flow run\n{stack.log('worker')}"
+            time.sleep(1)
+        os.killpg(stack.procs["worker"].pid, signal.SIGKILL)  # nobody left to report the exit
+        os.killpg(int(run["infrastructure_pid"]), signal.SIGKILL)  # the flow run's own session
+        killed = time.monotonic()
+        run = services.wait_flow_run(stack, flow_run_id, timeout_s=240)
+        waited = time.monotonic() - killed
+        assert run["state_type"] == "CRASHED", run["state"]
+        assert "No heartbeat" in (run["state"].get("message") or ""), run["state"]
+        assert waited < 240
+    finally:
+        services.restart_worker(stack)  # the later tests of the stack keep a live worker
