@@ -114,10 +114,12 @@ def _chunk(args: tuple[str, list[str], list[float]]) -> dict:
 def mutate_and_sign(keys: list[str], cache: Path, jobs: int) -> tuple[object, np.ndarray, dict]:
     """SignatureSet of ``keys`` (WT first), per-variant clash distance and stage seconds (cached)."""
     from components.dynasig_ml import SignatureSet
-    from components.mutation import MUTATION_MODEL
+    from components.encom.structure import read_structure
+    from components.mutation import mutation_model_for
 
     pdb = DATA / "gb1_1pga.pdb"
-    key = pdb.read_bytes() + "\n".join(keys).encode() + repr(BETAS).encode() + MUTATION_MODEL.encode()
+    model = mutation_model_for(read_structure(pdb).res_name)  # the side-chain model's part
+    key = pdb.read_bytes() + "\n".join(keys).encode() + repr(BETAS).encode() + model.encode()
     h = hashlib.sha256(key).hexdigest()[:16]
     path = cache / f"gb1_signatures_{h}.npz"
     if path.exists():

@@ -23,7 +23,7 @@ from pathlib import Path
 from components.dynasig_ml.data import SignatureSet, load_signatures, save_signatures
 from components.encom.cache import chunk_key, structure_digest
 from components.encom.params import DEFAULT_PARAMS
-from components.mutation import MUTATION_MODEL
+from components.mutation import mutation_model_for
 
 __all__ = [
     "SignatureChunk",
@@ -80,14 +80,16 @@ def plan_chunks(
     chunk_size: int = 25,
 ) -> list[SignatureChunk]:
     """Cut canonical variant ``keys`` into chunks, each with its content-keyed cache file."""
+    from components.encom.structure import read_structure
+
     wt, cache_dir = Path(wt), Path(cache_dir)
     digest = structure_digest(wt)
+    # only the mutation models that can move an atom of this structure's mutants
+    model = mutation_model_for(read_structure(wt).res_name)
     chunks = []
     for start in range(0, len(keys), chunk_size):
         part = tuple(keys[start : start + chunk_size])
-        key = chunk_key(
-            content=[digest], names=part, betas=betas, params=params, extra={"mutation": MUTATION_MODEL}
-        )
+        key = chunk_key(content=[digest], names=part, betas=betas, params=params, extra={"mutation": model})
         chunks.append(
             SignatureChunk(wt, part, tuple(float(b) for b in betas), params, cache_dir / f"{key}.npz")
         )

@@ -28,16 +28,30 @@ def test_keys_follow_content_and_parameters(tmp_path, monkeypatch) -> None:
     text = WT.read_text().replace("  1.00  0.00 ", "  1.00  0.01 ", 1)  # one B-factor differs
     moved.write_text(text)
     changed.append(plan_chunks(moved, keys, BETAS, tmp_path, chunk_size=2))
-    import components.dynasig_ml.signature_cache as signature_cache
+    import components.mutation
 
-    with monkeypatch.context() as m:  # a new side-chain model: the mutants, hence the chunks, differ
-        m.setattr(signature_cache, "MUTATION_MODEL", "protein:another;rna:1")
+    with monkeypatch.context() as m:  # a new nucleotide placement: the RNA mutants, hence the chunks, differ
+        m.setattr(components.mutation, "MUTATION_MODEL", "protein:bbdep2010-lj-hbond-1;rna:2")
         changed.append(plan_chunks(WT, keys, BETAS, tmp_path, chunk_size=2))
+    with monkeypatch.context() as m:  # a new side-chain model cannot move an atom of an RNA: same keys
+        m.setattr(components.mutation, "MUTATION_MODEL", "protein:another;rna:1")
+        assert [c.path.name for c in plan_chunks(WT, keys, BETAS, tmp_path, chunk_size=2)] == base
     for plan in changed:
         assert plan[0].path.name != base[0]
     copy = tmp_path / "same_bytes.pdb"
     copy.write_bytes(WT.read_bytes())  # another name, same bytes: same key
     assert [c.path.name for c in plan_chunks(copy, keys, BETAS, tmp_path, chunk_size=2)] == base
+
+
+def test_mutation_model_parts_follow_the_residue_kinds() -> None:
+    from components.mutation import mutation_model_for
+
+    model = "protein:p7;rna:r3"
+    assert mutation_model_for(["ALA", "GLY", "HOH"], model) == "protein:p7"
+    assert mutation_model_for(["A", "U", "MG"], model) == "rna:r3"
+    assert mutation_model_for(["DA", "DT"], model) == "rna:r3"  # DNA: the same nucleotide placement
+    assert mutation_model_for(["LYS", "G"], model) == "protein:p7;rna:r3"  # a protein-RNA complex
+    assert mutation_model_for(["HOH", "ZN"], model) == ""
 
 
 def test_chunks_are_computed_once_and_resume(tmp_path) -> None:
