@@ -190,9 +190,10 @@ def _residue_letter(res_name: str) -> str:
 
 def _is_amino_acid(res_name: str) -> bool:
     """Whether a residue name is an amino acid's (nucleotides ``A``, ``C``, ``G`` share its letters)."""
-    from components.mutation.variants import AMINO_ACIDS_3TO1
+    from components.mutation.variants import residue_kind
 
-    return res_name.strip().upper() in AMINO_ACIDS_3TO1
+    kind = residue_kind(res_name)
+    return kind is not None and kind[0] == "protein"
 
 
 def structure_columns(atoms: object) -> tuple[list[str], np.ndarray, list[tuple[str, int]], str, np.ndarray]:
