@@ -46,3 +46,28 @@ def synthetic(n: int = 120, n_res: int = 10, seed: int = 0) -> tuple[SignatureSe
 @pytest.fixture
 def synth() -> tuple[SignatureSet, pd.DataFrame]:
     return synthetic()
+
+
+def protein_cv_config(tmp_path, substitutions: str, seed: int, **changes):
+    """Single mutants of residues 91-98 of ``test_medium.pdb`` (``SLNQYGKD``) to each letter of
+    ``substitutions``, random ``ddg`` targets, and a ``cv-grouped:3`` config on them (``changes`` over
+    it). Returns ``(config, variants)``."""
+    from components.dynasig_ml.config import DynasigConfig
+    from tests.conftest import shared
+
+    wt = "SLNQYGKD"
+    variants = [f"{a}{91 + i}{b}" for i, a in enumerate(wt) for b in substitutions if b != a]
+    rng = np.random.default_rng(seed)
+    pd.DataFrame({"variant": variants, "ddg": rng.normal(size=len(variants))}).to_csv(
+        tmp_path / "v.csv", index=False
+    )
+    config = DynasigConfig(
+        structure=shared("nrgten_test_structures", "test_medium.pdb"),
+        variants=tmp_path / "v.csv",
+        target="ddg",
+        split="cv-grouped:3",
+        validation="cv-strict:2",
+        betas=(1.0,),
+        **changes,
+    )
+    return config, variants

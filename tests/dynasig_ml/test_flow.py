@@ -386,24 +386,16 @@ def test_grouped_cv_through_the_flow_predicts_every_variant_out_of_fold(
     predictions over every variant logged with their metrics, the per-fold selection on the parent."""
     from mlflow import MlflowClient
 
-    from components.dynasig_ml.config import DynasigConfig
     from components.mutation.variants import mutation_positions
     from flows.dynasig import run_dynasig
+    from tests.dynasig_ml.conftest import protein_cv_config
 
-    rng = np.random.default_rng(0)
-    wt = "SLNQYGKD"  # test_medium.pdb, residues 91-98
-    variants = [f"{a}{91 + i}{b}" for i, a in enumerate(wt) for b in "AVE" if b != a]
-    table = pd.DataFrame({"variant": variants, "ddg": rng.normal(size=len(variants))})
-    table.to_csv(tmp_path / "v.csv", index=False)
-    config = DynasigConfig(
-        structure=shared("nrgten_test_structures", "test_medium.pdb"),
-        variants=tmp_path / "v.csv",
-        target="ddg",
-        split="cv-grouped:3",
-        validation="cv-strict:2",
+    config, variants = protein_cv_config(
+        tmp_path,
+        "AVE",
+        seed=0,
         models=("ridge", "hgb:max_iter=10"),
         predictors=("local",),
-        betas=(1.0,),
         name="test-cv-grouped",
         experiment="test-cv-grouped",
         work_dir=tmp_path / "work",
@@ -426,7 +418,7 @@ def test_grouped_cv_through_the_flow_predicts_every_variant_out_of_fold(
     from components.dynasig_ml.data import build_dataset
     from components.dynasig_ml.splits import outer_folds
 
-    data = build_dataset(table, "ddg")
+    data = build_dataset(pd.read_csv(config.variants), "ddg")
     for fold in outer_folds("cv-grouped:3", data, seed=config.seed):
         seen = {p for i in fold.train for p in mutation_positions(data.ids[i])}
         assert seen and not seen & {p for i in fold.test for p in mutation_positions(data.ids[i])}

@@ -176,22 +176,10 @@ def test_run_outer_cross_validation_writes_out_of_fold_predictions(tmp_path) -> 
     """``run`` (no Prefect, no MLflow) under ``cv-grouped:3``: out-of-fold predictions of every
     variant per model and for the per-fold selection, OOF metrics, one graph each."""
     from components.dynasig_ml.run import run
-    from tests.conftest import shared
+    from tests.dynasig_ml.conftest import protein_cv_config
 
-    wt = "SLNQYGKD"  # test_medium.pdb, residues 91-98
-    variants = [f"{a}{91 + i}{b}" for i, a in enumerate(wt) for b in "AV" if b != a]
-    rng = np.random.default_rng(1)
-    pd.DataFrame({"variant": variants, "ddg": rng.normal(size=len(variants))}).to_csv(tmp_path / "v.csv")
-    cfg = DynasigConfig(
-        structure=shared("nrgten_test_structures", "test_medium.pdb"),
-        variants=tmp_path / "v.csv",
-        target="ddg",
-        split="cv-grouped:3",
-        validation="cv-strict:2",
-        models=("ridge",),
-        predictors=("local", "aa"),
-        betas=(1.0,),
-        work_dir=tmp_path / "out",
+    cfg, variants = protein_cv_config(
+        tmp_path, "AV", seed=1, models=("ridge",), predictors=("local", "aa"), work_dir=tmp_path / "out"
     )
     summary = run(cfg, progress=False)
     assert summary["n_test"] == 0 and len(summary["folds"]) == 3
