@@ -170,6 +170,9 @@ def main() -> None:
                 if cfg.fold:  # folds are cached on disk: only the first seed folds
                     splits = run.fold(splits, cfg_seed)
                     row.setdefault("fold_s", round(splits.fold_stats.get("seconds", 0.0), 1))
+                    # how much of that was folding: sequences folded now / read from the fold cache
+                    row.setdefault("fold_folded", splits.fold_stats.get("folded"))
+                    row.setdefault("fold_cached", splits.fold_stats.get("cached"))
                 trained = run.train(
                     splits, cfg_seed, run.final_params(cfg_seed, cfg_seed.fixed_params()), length=200
                 )
