@@ -253,13 +253,15 @@ def _cv_job(args: tuple) -> tuple:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    from components.common.cli import positive_int
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--jobs", type=int, default=2, help="processes for mutation/signatures and model fits")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "dynamotif-gb1")
     ap.add_argument("--no-ablation", action="store_true", help="skip the ablation rows")
     ap.add_argument(
         "--seeds",
-        type=int,
+        type=positive_int,
         default=3,
         help="seeds 0..N-1: each deals the outer folds and seeds the estimators",
     )

@@ -149,6 +149,8 @@ def run_oracle(python: str, npz: Path, models: list[str]) -> tuple[dict, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from components.common.cli import positive_int
+
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument(
         "--limit", type=int, default=None, help="quick run on N labelled variants (hard test always kept)"
@@ -170,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--seeds", type=int, default=3, help="fit every model with seeds seed..seed+N-1 (default 3)"
+        "--seeds", type=positive_int, default=3, help="fit every model with seeds seed..seed+N-1 (default 3)"
     )
     p.add_argument("--splits", default="shifted,hard", help="comma-separated splits to run (default both)")
     p.add_argument(

@@ -69,6 +69,8 @@ def _summarise(row: dict, reference: float) -> None:
 
 
 def main() -> None:
+    from components.common.cli import positive_int
+
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(SHARED / "pysster_rbp_clip"))
     ap.add_argument("--proteins", nargs="+", default=None, choices=list(PYSSTER))
@@ -78,8 +80,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="tiny end-to-end check (PUM2 slice, 2 epochs)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    ap.add_argument("--ensemble", type=int, default=1, help="seed ensemble of N models (default 1)")
-    ap.add_argument("--seeds", type=int, default=3, help="training seeds seed..seed+N-1 per row (default 3)")
+    ap.add_argument("--ensemble", type=positive_int, default=1, help="seed ensemble of N models (default 1)")
+    ap.add_argument(
+        "--seeds", type=positive_int, default=3, help="training seeds seed..seed+N-1 per row (default 3)"
+    )
     ap.add_argument("--partial", default=None, help="rewrite this JSON file after every seed")
     ap.add_argument(
         "--keep-duplicates", action="store_true", help="keep test sequences that also occur in training"

@@ -116,6 +116,8 @@ def ridge_loo(X, y, alphas, chunk: int = 2048) -> tuple[float, object, float]:
 
 
 def main() -> None:
+    from components.common.cli import positive_int
+
     ap = argparse.ArgumentParser()
     ap.add_argument(
         "--data",
@@ -132,13 +134,13 @@ def main() -> None:
     ap.add_argument("--params", default="{}")
     ap.add_argument(
         "--ensemble",
-        type=int,
+        type=positive_int,
         default=3,
         help="models trained with seeds seed..seed+N-1, predictions averaged",
     )
     ap.add_argument(
         "--seeds",
-        type=int,
+        type=positive_int,
         default=1,
         help="N ensembles with disjoint training seeds on the same split: mean ± sd (default 1)",
     )

@@ -20,7 +20,26 @@ from collections.abc import Callable, Collection, Sequence
 
 from components.common.errors import DynamotifError, InputError
 
-__all__ = ["run_main", "add_common_flags", "add_list_option", "normalize_list_args", "argparse_flags"]
+__all__ = [
+    "run_main",
+    "add_common_flags",
+    "add_list_option",
+    "normalize_list_args",
+    "argparse_flags",
+    "positive_int",
+]
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type``: an integer >= 1 (counts of seeds, ensemble members, folds); argparse turns
+    the refusal into one line naming the option and exits with 2."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def add_common_flags(parser: argparse.ArgumentParser) -> None:

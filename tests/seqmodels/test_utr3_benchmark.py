@@ -81,3 +81,15 @@ def test_screen_never_scores_the_test_set(utr_slice: Path) -> None:
     assert "test_pearson" not in screen["cnn_gru"] and "pearson" not in screen["ensembles"][0]
     assert all("test_pearson" not in m for m in screen["members"])
     assert screen["cnn_gru"]["val_pearson"]["n"] == 2
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--seeds", "0"), ("--ensemble", "-1"), ("--seeds", "two")])
+def test_counts_below_one_are_refused_in_one_line(flag: str, value: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "utr3_stability.py"), flag, value],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and not proc.stdout
+    assert f"argument {flag}:" in proc.stderr and value in proc.stderr
